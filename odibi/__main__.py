@@ -1,0 +1,6 @@
+"""``python -m odibi``."""
+
+from odibi.cli.app import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""The public API. The CLI calls only this module.
+
+``validate`` checks everything that can be known without data (schema, references, cycles, SQL), and
+collects every problem before raising. ``compile_project`` renders each node's SQL in any dialect.
+``run_project`` runs the plan on an engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from odibi.compile.node import CompiledNode
+from odibi.compile.project import RenderedNode, compile_nodes, render_node
+from odibi.config.project import Project, load_project
+from odibi.config.semantics import check_semantics
+from odibi.errors import CompileError, OdibiError, Problems
+from odibi.plan.graph import PipelinePlan, ProjectPlan, build_plan, select
+
+
+@dataclass
+class ValidProject:
+    """A project that passed every check, with its plan and compiled nodes."""
+
+    project: Project
+    plan: ProjectPlan
+    selection: list[tuple[PipelinePlan, list[str]]]
+    compiled: dict[tuple[str, str], CompiledNode]
+
+    @property
+    def engine(self) -> str:
+        return str(self.project.config.engine)
+
+
+def validate(
+    config: str | Path | Project, *, pipeline: str | None = None, node: str | None = None
+) -> ValidProject:
+    """Load and check a project; raises a ConfigError (or ConfigErrors with all of them)."""
+    project = config if isinstance(config, Project) else load_project(config)
+    problems = Problems()
+    check_semantics(project, problems)
+    plan = build_plan(project, problems)
+    problems.raise_if_any()  # compiling needs a sound graph
+    selection = select(plan, pipeline, node)
+    compiled = compile_nodes(project, plan, selection, problems)
+    problems.raise_if_any()
+    return ValidProject(project, plan, selection, compiled)
+
+
+def compile_project(
+    config: str | Path | Project,
+    *,
+    dialect: str | None = None,
+    engine: str | None = None,
+    pipeline: str | None = None,
+    node: str | None = None,
+) -> list[RenderedNode]:
+    """Each selected node's SQL in ``dialect`` (default: the engine's dialect)."""
+    from odibi.engines.registry import dialect_of
+
+    valid = validate(config, pipeline=pipeline, node=node)
+    target = dialect or dialect_of(engine or valid.engine)
+    _check_dialect(target)
+    out = []
+    problems = Problems()
+    for pplan, names in valid.selection:
+        for name in names:
+            try:
+                out.append(render_node(valid.compiled[(pplan.name, name)], target))
+            except CompileError as err:
+                problems.add(err)
+    problems.raise_if_any()
+    return out
+
+
+def _check_dialect(name: str) -> None:
+    from odibi.config.models import SQL_DIALECTS, suggest
+    from odibi.errors import UsageError
+
+    if name not in SQL_DIALECTS:
+        near = suggest(name, SQL_DIALECTS)
+        raise UsageError(
+            f"unknown SQL dialect '{name}'" + (f" (did you mean '{near}'?)" if near else ""),
+            hint=f"dialects: {', '.join(SQL_DIALECTS)}",
+        )
+
+
+def run_project(
+    config: str | Path | Project,
+    *,
+    engine: str | None = None,
+    pipeline: str | None = None,
+    node: str | None = None,
+    on_node=None,
+):
+    """Validate, then run the selected nodes; returns a :class:`odibi.run.runner.RunResult`."""
+    from odibi.engines import registry
+    from odibi.run.runner import run_plan
+
+    valid = validate(config, pipeline=pipeline, node=node)
+    name = engine or valid.engine
+    registry.spec(name)
+    eng = registry.create(name)
+    try:
+        return run_plan(valid.project, eng, valid.selection, valid.compiled, log=on_node)
+    finally:
+        eng.close()
+
+
+__all__ = ["OdibiError", "ValidProject", "compile_project", "load_project", "run_project", "validate"]

@@ -1,0 +1,178 @@
+"""The ``odibi`` command line (typer + rich).
+
+Exit codes: 0 ok, 1 a node failed, 2 bad input (config or usage). Errors are printed located and without
+a traceback; ``--debug`` shows the traceback too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from odibi import __version__
+from odibi.errors import OdibiError
+
+app = typer.Typer(
+    name="odibi",
+    help="Declarative YAML data pipelines on DuckDB, Pandas or Spark.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+ConfigArg = Annotated[Path, typer.Argument(help="Path to the project YAML file.", show_default=False)]
+PipelineOpt = Annotated[str | None, typer.Option("--pipeline", "-p", help="Only this pipeline.")]
+NodeOpt = Annotated[str | None, typer.Option("--node", "-n", help="Only this node (and its upstream).")]
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", "-e", help="duckdb | pandas | spark (overrides the config).")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"odibi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _fail(error: OdibiError, fmt: str = "text") -> None:
+    from odibi.cli.render import render_json, render_text
+
+    if _state["debug"]:
+        import traceback
+
+        traceback.print_exception(error)
+    if fmt == "json":
+        typer.echo(render_json(error))
+    else:
+        typer.echo(render_text(error), err=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _guard(fn, fmt: str = "text"):
+    try:
+        return fn()
+    except OdibiError as err:
+        _fail(err, fmt)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def validate(
+    config: ConfigArg,
+    pipeline: PipelineOpt = None,
+    node: NodeOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+) -> None:
+    """Check a project without running it: schema, references, cycles and every SQL step."""
+    from odibi import api
+
+    valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node), fmt)
+    if fmt == "json":
+        typer.echo("[]")
+        return
+    nodes = sum(len(names) for _, names in valid.selection)
+    typer.echo(f"{config}: valid ({len(valid.selection)} pipeline(s), {nodes} node(s))")
+
+
+@app.command("compile")
+def compile_(
+    config: ConfigArg,
+    pipeline: PipelineOpt = None,
+    node: NodeOpt = None,
+    engine: EngineOpt = None,
+    dialect: Annotated[
+        str | None,
+        typer.Option("--dialect", "-d", help="Any sqlglot dialect: snowflake, bigquery, tsql, ..."),
+    ] = None,
+) -> None:
+    """Print the SQL each node runs, in the engine's dialect or any other."""
+    from odibi import api
+
+    if engine and dialect:
+        _fail(_usage("give --engine or --dialect, not both"))
+    rendered = _guard(
+        lambda: api.compile_project(config, dialect=dialect, engine=engine, pipeline=pipeline, node=node)
+    )
+    chunks = []
+    for item in rendered:
+        text = f"-- {item.comment}"
+        if item.sql is not None:
+            text += f"\n{item.sql};"
+        chunks.append(text)
+    typer.echo("\n\n".join(chunks))
+
+
+def _usage(message: str) -> OdibiError:
+    from odibi.errors import UsageError
+
+    return UsageError(message)
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    engine: EngineOpt = None,
+    pipeline: PipelineOpt = None,
+    node: NodeOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and show the plan; run nothing.")
+    ] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG | INFO | WARNING | ERROR")] = "WARNING",
+) -> None:
+    """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
+    from odibi import api
+    from odibi.cli.summary import print_plan, print_summary
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        _fail(_usage(f"unknown log level '{log_level}' (DEBUG, INFO, WARNING, ERROR)"))
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if dry_run:
+        valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node))
+        if engine:
+            from odibi.engines.registry import spec
+
+            _guard(lambda: spec(engine))
+        print_plan(valid, engine or valid.engine)
+        return
+    result = _guard(lambda: api.run_project(config, engine=engine, pipeline=pipeline, node=node))
+    print_summary(result)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Print the JSON Schema of odibi configs (for editors)."""
+    from odibi.config.schema import schema_text
+
+    text = schema_text()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,43 @@
+"""Run summaries and dry-run plans, printed with rich."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+_STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+def print_summary(result) -> None:
+    """A per-node table (status, rows, time, detail) and a one-line total."""
+    console = Console(soft_wrap=False)
+    table = Table(title=f"odibi run: {result.project} on {result.engine}", title_justify="left")
+    for col, just in (("pipeline", "left"), ("node", "left"), ("status", "left"), ("rows", "right"),
+                      ("time", "right"), ("detail", "left")):  # fmt: skip
+        table.add_column(col, justify=just, overflow="fold")
+    for n in result.nodes:
+        detail = n.error or (f"wrote {n.written}" if n.written else "")
+        rows = "" if n.rows is None else f"{n.rows:,}"
+        table.add_row(
+            n.pipeline, n.node, f"[{_STYLE[n.status]}]{n.status}[/]", rows, f"{n.duration_s:.2f}s", detail
+        )
+    console.print(table)
+    counts = {s: sum(1 for n in result.nodes if n.status == s) for s in ("success", "failed", "skipped")}
+    verdict = "[green]ok[/]" if result.ok else "[bold red]failed[/]"
+    console.print(
+        f"{verdict}: {counts['success']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped "
+        f"in {result.duration_s:.2f}s"
+    )
+
+
+def print_plan(valid, engine: str) -> None:
+    """What a run would do, layer by layer."""
+    console = Console(soft_wrap=False)
+    console.print(f"dry run of {valid.project.config.project} on {engine}: nothing is executed")
+    for pplan, names in valid.selection:
+        console.print(f"pipeline [bold]{pplan.name}[/]")
+        wanted = set(names)
+        for i, layer in enumerate(pplan.layers):
+            members = [n for n in layer if n in wanted]
+            if members:
+                console.print(f"  layer {i + 1}: {', '.join(members)}")

@@ -1,0 +1,64 @@
+"""Compile a whole project (or a selection of it) and render each node's SQL in a dialect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot
+
+from odibi.compile.node import CompiledNode, compile_node
+from odibi.compile.sql import render
+from odibi.errors import CompileError, Problems
+
+
+@dataclass
+class RenderedNode:
+    """One node's SQL in a target dialect (None for a node that only reads)."""
+
+    pipeline: str
+    node: str
+    comment: str
+    sql: str | None
+
+
+def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[str, str], CompiledNode]:
+    """Compile the selected nodes; problems collected."""
+    out: dict[tuple[str, str], CompiledNode] = {}
+    for pplan, names in selection:
+        for name in names:
+            compiled = compile_node(project, pplan, name, problems)
+            if compiled is not None:
+                out[(pplan.name, name)] = compiled
+    return out
+
+
+def describe(node: CompiledNode) -> str:
+    """A one-line summary of where a node's data comes from and goes."""
+    parts = [f"pipeline: {node.pipeline}", f"node: {node.name}"]
+    cfg = node.config
+    if cfg.read is not None:
+        src = cfg.read.path or cfg.read.table or "query"
+        parts.append(
+            f"reads {cfg.read.format or ''} '{src}' from connection '{cfg.read.connection}'".replace(
+                "  ", " "
+            )
+        )
+        parts.append(f"as {node.read_relation}")
+    if cfg.depends_on:
+        parts.append(f"depends on {', '.join(cfg.depends_on)}")
+    if cfg.write is not None:
+        parts.append(f"writes '{cfg.write.path or cfg.write.table}' ({cfg.write.mode})")
+    return " | ".join(parts)
+
+
+def render_node(node: CompiledNode, dialect: str) -> RenderedNode:
+    """The node's SQL in ``dialect``; a construct the dialect cannot express is a CompileError."""
+    if node.query is None:
+        return RenderedNode(node.pipeline, node.name, describe(node), None)
+    try:
+        sql = render(node.query, dialect)
+    except sqlglot.errors.UnsupportedError as exc:
+        raise CompileError(
+            f"cannot express this node's SQL in {dialect}: {exc}", pipeline=node.pipeline, node=node.name
+        ) from None
+    return RenderedNode(node.pipeline, node.name, describe(node), sql)

@@ -1,0 +1,120 @@
+"""The sqlglot front end: parse user SQL in its dialect, locate errors in the YAML, list table references.
+
+SQL lives inside YAML strings, so a position inside the SQL is mapped back to the YAML file: for block
+scalars (``|`` / ``>``) the SQL's line n is the YAML line after the indicator plus n - 1, shifted by the
+block's indentation; for inline strings it starts at the value's column.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from odibi.config.loader import SourceMap
+from odibi.errors import CompileError, Location
+
+# Deep SQL expressions recurse in sqlglot; give it room, and turn what is still too deep into an error.
+_RECURSION_FLOOR = 20_000
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """Where a SQL text sits in the config: its YAML path and the source map."""
+
+    smap: SourceMap
+    path: tuple
+    pipeline: str
+    node: str
+    step: int
+
+    def locate(self, line: int, col: int) -> Location:
+        """Map a 1-based (line, col) inside the SQL text to the YAML file."""
+        span = self.smap.span(self.path)
+        if span is None:
+            return Location(self.smap.file, 1, 1)
+        if span.style in ("|", ">"):
+            yaml_line = span.line + line
+            lines = self.smap.lines()
+            indent = 0
+            if 0 < yaml_line <= len(lines):
+                text = lines[yaml_line - 1]
+                indent = len(text) - len(text.lstrip(" "))
+            return Location(self.smap.file, yaml_line, indent + col)
+        quote = 1 if span.style in ("'", '"') else 0
+        if line == 1:
+            return Location(self.smap.file, span.line, span.col + quote + col - 1)
+        return Location(self.smap.file, span.line + line - 1, col)
+
+    def error(self, message: str, line: int = 1, col: int = 1, hint: str | None = None) -> CompileError:
+        return CompileError(
+            message,
+            location=self.locate(line, col),
+            pipeline=self.pipeline,
+            node=self.node,
+            step=self.step,
+            hint=hint,
+        )
+
+
+def parse_select(text: str, dialect: str, src: SqlSource) -> exp.Query:
+    """Parse one SELECT-like statement; every failure is a located :class:`CompileError`."""
+    if sys.getrecursionlimit() < _RECURSION_FLOOR:
+        sys.setrecursionlimit(_RECURSION_FLOOR)
+    try:
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line, col = int(first.get("line") or 1), int(first.get("col") or 1)
+        highlight = first.get("highlight") or ""
+        col = max(1, col - len(highlight) + 1)
+        desc = str(first.get("description") or "syntax error").split(" but got <Token")[0]
+        near = f" near '{highlight}'" if highlight else ""
+        raise src.error(f"SQL syntax error{near}: {desc}", line, col) from None
+    except TokenError as exc:
+        raise src.error(f"SQL syntax error: {exc} (an unclosed quote or comment?)") from None
+    except RecursionError:
+        raise src.error("SQL expression is nested too deeply to compile") from None
+    if not statements:
+        raise src.error("SQL step is empty")
+    if len(statements) > 1:
+        raise src.error("a SQL step holds one statement; split it into several steps")
+    stmt = statements[0]
+    if not isinstance(stmt, exp.Query):
+        kind = type(stmt).__name__.upper()
+        raise src.error(
+            f"a SQL step must be a query (SELECT / WITH / VALUES), not {kind}",
+            hint="odibi writes results itself; use the node's write: block",
+        )
+    return stmt
+
+
+def table_references(query: exp.Expression) -> list[exp.Table]:
+    """Tables a query reads, without its own CTE names."""
+    ctes = {c.alias_or_name.lower() for c in query.find_all(exp.CTE)}
+    out = []
+    for table in query.find_all(exp.Table):
+        if not table.name:
+            continue  # table functions such as range(), unnest()
+        if not table.args.get("db") and table.name.lower() in ctes:
+            continue
+        out.append(table)
+    return out
+
+
+def position(node: exp.Expression) -> tuple[int, int]:
+    """(line, start col) of an expression's identifier, as sqlglot recorded it."""
+    ident = node.this if isinstance(node, exp.Table) else node
+    meta = getattr(ident, "meta", None) or {}
+    line = int(meta.get("line", 1))
+    end_col = int(meta.get("col", 1))
+    name = ident.name if hasattr(ident, "name") else ""
+    return line, max(1, end_col - len(name) + 1)
+
+
+def render(query: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
+    """SQL text in ``dialect`` (sqlglot's name)."""
+    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)

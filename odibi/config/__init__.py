@@ -1,0 +1,1 @@
+"""Config: safe YAML loading with positions, pydantic models, JSON Schema."""

@@ -1,0 +1,239 @@
+"""Safe YAML loading that remembers where every key and value came from.
+
+We compose the YAML into nodes with PyYAML's safe composer (the C one when present) and build plain
+Python values ourselves, so that we can: keep a line/column for every key and value, reject duplicate
+keys, reject any tag that is not a plain YAML type (``!!python/object`` and friends), stop alias bombs
+and absurd nesting early, and interpolate ``${VAR}`` / ``${VAR:-default}`` from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from odibi.errors import ConfigError, Location
+
+try:  # The C composer is faster and caps nesting itself.
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+MAX_NODES = 500_000
+MAX_DEPTH = 200
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_PLAIN_SCALARS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:binary",
+}
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+Path_ = tuple  # a path into the document: keys and list indexes
+
+
+@dataclass
+class Span:
+    """Where a value starts in the source, and how it was written (for SQL offsets)."""
+
+    line: int  # 1-based
+    col: int  # 1-based
+    style: str | None = None  # YAML scalar style: None plain, "'", '"', "|", ">"
+
+
+@dataclass
+class SourceMap:
+    """Positions of every key and value of one loaded document."""
+
+    file: str
+    text: str
+    values: dict[tuple, Span] = field(default_factory=dict)
+    keys: dict[tuple, Span] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def locate(self, path: tuple, *, key: bool = False) -> Location:
+        """The location of ``path``, falling back to the nearest known parent."""
+        path = tuple(path)
+        while True:
+            table = self.keys if key else self.values
+            span = table.get(path) or self.keys.get(path) or self.values.get(path)
+            if span is not None:
+                return Location(self.file, span.line, span.col)
+            if not path:
+                return Location(self.file, 1, 1)
+            path = path[:-1]
+
+    def span(self, path: tuple) -> Span | None:
+        return self.values.get(tuple(path))
+
+
+def load_file(path: str | os.PathLike[str], *, env: dict[str, str] | None = None) -> tuple[Any, SourceMap]:
+    """Load a YAML config file; returns the data and its source map."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}", hint="check the path") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file is not UTF-8 text (byte {exc.start})", location=Location(str(p), 1, 1)
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    return load_text(text, str(p), env=env)
+
+
+def load_text(
+    text: str, file: str = "<string>", *, env: dict[str, str] | None = None
+) -> tuple[Any, SourceMap]:
+    """Load YAML text; every problem is a located :class:`ConfigError`."""
+    smap = SourceMap(file=file, text=text)
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ConfigError(
+            "config contains a NUL byte: is this a binary file?", location=Location(file, line, 1)
+        )
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:
+            problem = "YAML is nested too deeply"
+        raise ConfigError(f"YAML syntax error: {problem}", location=loc) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"YAML syntax error: {exc}", location=Location(file, 1, 1)) from None
+    except RecursionError:
+        raise ConfigError("YAML is nested too deeply", location=Location(file, 1, 1)) from None
+    if node is None:
+        return None, smap
+    builder = _Builder(smap, os.environ if env is None else env)
+    return builder.build(node, (), 0), smap
+
+
+class _Builder:
+    """Turns composed YAML nodes into Python values, recording positions."""
+
+    def __init__(self, smap: SourceMap, env: Any) -> None:
+        self.smap = smap
+        self.env = env
+        self.count = 0
+        self.active: set[int] = set()
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.smap.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: tuple, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise ConfigError(
+                f"config expands to more than {MAX_NODES:,} values (an alias bomb?)", location=self._loc(node)
+            )
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"config is nested deeper than {MAX_DEPTH} levels", location=self._loc(node))
+        style = getattr(node, "style", None)
+        self.smap.values.setdefault(path, Span(node.start_mark.line + 1, node.start_mark.column + 1, style))
+        if id(node) in self.active:
+            raise ConfigError("recursive YAML alias", location=self._loc(node))
+        if isinstance(node, yaml.MappingNode):
+            self._check_tag(node, _MAP)
+            self.active.add(id(node))
+            try:
+                return self._mapping(node, path, depth)
+            finally:
+                self.active.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, _SEQ)
+            self.active.add(id(node))
+            try:
+                return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
+        return self._scalar(node)
+
+    def _check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != expected:
+            raise ConfigError(
+                f"YAML tag '{node.tag}' is not allowed in odibi configs",
+                location=self._loc(node),
+                hint="configs hold plain data only; remove the tag",
+            )
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple, depth: int) -> dict:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = self.build(value_node, path, depth + 1)
+                items = merged if isinstance(merged, list) else [merged]
+                for item in items:
+                    if not isinstance(item, dict):
+                        raise ConfigError("'<<' merge needs a mapping", location=self._loc(value_node))
+                    for k, v in item.items():
+                        out.setdefault(k, v)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError("mapping keys must be plain scalars", location=self._loc(key_node))
+            key = self._scalar(key_node)
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
+            if key in out and (*path, key) in self.smap.keys:
+                first = self.smap.keys[(*path, key)]
+                raise ConfigError(
+                    f"duplicate key '{key}' (first defined at line {first.line})",
+                    location=self._loc(key_node),
+                    hint="remove one of them",
+                )
+            self.smap.keys[(*path, key)] = Span(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, (*path, key), depth + 1)
+        return out
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag not in _PLAIN_SCALARS:
+            raise ConfigError(
+                f"YAML tag '{node.tag}' is not allowed in odibi configs",
+                location=self._loc(node),
+                hint="configs hold plain data only; remove the tag",
+            )
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # keep dates as written; models parse them where they mean a date
+        if node.tag == _STR:
+            return self._interpolate(node.value, node)
+        try:
+            return self.constructor.construct_object(node)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"bad YAML value: {exc}", location=self._loc(node)) from None
+
+    def _interpolate(self, value: str, node: yaml.Node) -> str:
+        if "$" not in value:
+            return value
+
+        def sub(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name, default = match.group(1), match.group(2)
+            if name in self.env:
+                return str(self.env[name])
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"environment variable '{name}' is not set",
+                location=self._loc(node),
+                hint=f"export {name}=... or write ${{{name}:-default}}",
+            )
+
+        return _VAR.sub(sub, value)

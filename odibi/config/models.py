@@ -1,0 +1,406 @@
+"""pydantic v2 models of an odibi project: the single source of truth for the config format.
+
+The JSON Schema in ``schemas/odibi.schema.json`` is generated from these models (``odibi schema``), so
+every field carries a description. The shape is ODIBI v1's (see CONFIG.md); extensions are additive.
+Unknown keys are errors with a "did you mean" suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SecretStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+# sqlglot's dialect names (a unit test keeps this list equal to sqlglot.Dialects).
+SQL_DIALECTS = (
+    "athena", "bigquery", "clickhouse", "databricks", "dax", "doris", "dremio", "drill", "druid", "duckdb",
+    "dune", "fabric", "hive", "materialize", "mysql", "oracle", "postgres", "presto", "prql", "redshift",
+    "risingwave", "snowflake", "solr", "spark", "spark2", "sqlite", "starrocks", "tableau", "teradata",
+    "trino", "tsql", "exasol",
+)  # fmt: skip
+
+
+def suggest(name: str, options: list[str] | tuple[str, ...] | set[str]) -> str | None:
+    """The closest valid name to ``name``, if one is close enough."""
+    matches = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+class OdibiModel(BaseModel):
+    """Base: forbids unknown keys and names the closest valid key."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, use_enum_values=True, validate_default=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = set(cls.model_fields)
+            for f in cls.model_fields.values():
+                if f.alias:
+                    allowed.add(f.alias)
+            for key in data:
+                if key not in allowed:
+                    near = suggest(str(key), sorted(allowed))
+                    hint = f" (did you mean '{near}'?)" if near else ""
+                    raise PydanticCustomError(
+                        "unknown_key",
+                        "unknown key '{key}'{hint}",
+                        {"key": str(key), "hint": hint, "allowed": sorted(allowed)},
+                    )
+        return data
+
+
+class EngineName(str, Enum):
+    duckdb = "duckdb"
+    pandas = "pandas"
+    spark = "spark"
+
+
+class FileFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+    delta = "delta"
+    avro = "avro"
+    sql = "sql"
+
+
+class WriteMode(str, Enum):
+    overwrite = "overwrite"
+    append = "append"
+    error = "error"
+    ignore = "ignore"
+    upsert = "upsert"
+    append_once = "append_once"
+
+
+# --------------------------------------------------------------------------- connections
+
+
+class LocalConnection(OdibiModel):
+    """Files on the local disk (or a mounted volume), relative to ``base_path``."""
+
+    type: Literal["local"] = Field(description="Local filesystem.")
+    base_path: str = Field(".", description="Folder that relative paths are resolved against.")
+
+
+class LocalDbfsConnection(OdibiModel):
+    """A local folder standing in for Databricks DBFS (``dbfs:/`` paths map under ``root``)."""
+
+    type: Literal["local_dbfs"] = Field(description="Mock DBFS on the local disk, for testing.")
+    root: str = Field(".dbfs", description="Local folder that plays the role of dbfs:/.")
+
+
+class AzureAdlsConnection(OdibiModel):
+    """Azure Data Lake Storage Gen2 (abfss://); several accounts may be used at once."""
+
+    type: Literal["azure_adls"] = Field(description="Azure Data Lake Storage Gen2.")
+    account: str = Field(description="Storage account name.", examples=["mystorageacct"])
+    container: str = Field(description="Container (file system) name.")
+    path_prefix: str = Field("", description="Prefix prepended to every path of this connection.")
+    auth_mode: Literal["key_vault", "direct_key", "managed_identity", "sas", "service_principal"] = Field(
+        "key_vault", description="How odibi authenticates: key_vault (default), direct_key, ..."
+    )
+    key_vault_name: str | None = Field(None, description="Key Vault holding the account key (key_vault).")
+    secret_name: str | None = Field(None, description="Name of the Key Vault secret (key_vault).")
+    account_key: SecretStr | None = Field(None, description="Account key (direct_key); use ${ENV_VAR}.")
+    sas_token: SecretStr | None = Field(None, description="SAS token (sas); use ${ENV_VAR}.")
+    tenant_id: str | None = Field(None, description="Tenant (service_principal).")
+    client_id: str | None = Field(None, description="Client id (service_principal).")
+    client_secret: SecretStr | None = Field(None, description="Client secret (service_principal).")
+
+
+class AzureSqlConnection(OdibiModel):
+    """Azure SQL Database / SQL Server."""
+
+    type: Literal["azure_sql"] = Field(description="Azure SQL Database or SQL Server.")
+    server: str = Field(description="Server host, e.g. x.database.windows.net.")
+    database: str = Field(description="Database name.")
+    port: int = Field(1433, description="TCP port.")
+    driver: str = Field("ODBC Driver 18 for SQL Server", description="ODBC driver name.")
+    auth_mode: Literal["sql", "aad_msi", "aad_password", "aad_service_principal", "key_vault"] = Field(
+        "sql", description="Authentication mode."
+    )
+    username: str | None = Field(None, description="User name (sql, aad_password).")
+    password: SecretStr | None = Field(None, description="Password; use ${ENV_VAR}.")
+    key_vault_name: str | None = Field(None, description="Key Vault holding the password (key_vault).")
+    secret_name: str | None = Field(None, description="Name of the Key Vault secret (key_vault).")
+
+
+class SqlConnection(OdibiModel):
+    """Any SQL database reachable through a SQLAlchemy URL (PostgreSQL, MySQL, ...)."""
+
+    type: Literal["sql"] = Field(description="A SQL database through SQLAlchemy.")
+    url: SecretStr = Field(description="SQLAlchemy URL; put the password in ${ENV_VAR}.")
+    schema_name: str | None = Field(None, alias="schema", description="Default schema.")
+
+
+class S3Connection(OdibiModel):
+    """Amazon S3 (or an S3-compatible store)."""
+
+    type: Literal["s3"] = Field(description="Amazon S3.")
+    bucket: str = Field(description="Bucket name.")
+    path_prefix: str = Field("", description="Prefix prepended to every path.")
+    region: str | None = Field(None, description="AWS region.")
+    endpoint_url: str | None = Field(None, description="Custom endpoint (S3-compatible stores).")
+    access_key_id: SecretStr | None = Field(None, description="Access key id; use ${ENV_VAR}.")
+    secret_access_key: SecretStr | None = Field(None, description="Secret key; use ${ENV_VAR}.")
+
+
+class GcsConnection(OdibiModel):
+    """Google Cloud Storage."""
+
+    type: Literal["gcs"] = Field(description="Google Cloud Storage.")
+    bucket: str = Field(description="Bucket name.")
+    path_prefix: str = Field("", description="Prefix prepended to every path.")
+    project: str | None = Field(None, description="GCP project.")
+    token: SecretStr | None = Field(None, description="Credentials token or file; use ${ENV_VAR}.")
+
+
+Connection = Annotated[
+    LocalConnection
+    | LocalDbfsConnection
+    | AzureAdlsConnection
+    | AzureSqlConnection
+    | SqlConnection
+    | S3Connection
+    | GcsConnection,
+    Field(discriminator="type"),
+]
+
+CONNECTION_TYPES = ("local", "local_dbfs", "azure_adls", "azure_sql", "sql", "s3", "gcs")
+
+# --------------------------------------------------------------------------- nodes
+
+
+class ReadConfig(OdibiModel):
+    """Where a node's data comes from."""
+
+    connection: str = Field(description="Name of a connection defined under `connections`.")
+    path: str | None = Field(None, description="File or folder path, relative to the connection.")
+    table: str | None = Field(None, description="Table name, for SQL connections.")
+    query: str | None = Field(None, description="A query to run, for SQL connections.")
+    format: FileFormat | None = Field(
+        None, description="Data format; inferred from the path's extension when omitted."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Reader options (header, sep, dtype, ...), translated per engine.",
+        examples=[{"header": True, "sep": ","}],
+    )
+
+    @model_validator(mode="after")
+    def _has_source(self) -> ReadConfig:
+        if not (self.path or self.table or self.query):
+            raise PydanticCustomError("read_source", "read needs one of 'path', 'table' or 'query'")
+        return self
+
+
+class WriteConfig(OdibiModel):
+    """Where a node's result goes."""
+
+    connection: str = Field(description="Name of a connection defined under `connections`.")
+    path: str | None = Field(None, description="File or folder path, relative to the connection.")
+    table: str | None = Field(None, description="Table name, for SQL connections.")
+    format: FileFormat | None = Field(None, description="Data format; inferred from the path when omitted.")
+    mode: WriteMode = Field(
+        WriteMode.overwrite,
+        description="overwrite (atomic), append, error (fail if it exists), ignore (skip if it exists).",
+    )
+    keys: list[str] = Field(default_factory=list, description="Key columns for upsert / append_once.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Writer options.")
+
+    @model_validator(mode="after")
+    def _has_target(self) -> WriteConfig:
+        if not (self.path or self.table):
+            raise PydanticCustomError("write_target", "write needs 'path' or 'table'")
+        return self
+
+
+class SqlStep(OdibiModel):
+    """A SQL step: the previous step's output is the table `df`; earlier nodes are visible by name."""
+
+    sql: str = Field(description="A SELECT statement.", examples=["SELECT * FROM df WHERE amount > 0"])
+
+
+class FunctionStep(OdibiModel):
+    """A registered Python transform function (`@transform`)."""
+
+    function: str = Field(description="Name of a registered transform function.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the function.")
+
+
+class OperationStep(OdibiModel):
+    """A built-in declarative operation (pivot, ...)."""
+
+    operation: str = Field(description="Name of a built-in operation.", examples=["pivot"])
+    params: dict[str, Any] = Field(default_factory=dict, description="The operation's parameters.")
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        for kind in ("sql", "function", "operation"):
+            if kind in value:
+                return kind
+    if isinstance(value, SqlStep):
+        return "sql"
+    if isinstance(value, FunctionStep):
+        return "function"
+    if isinstance(value, OperationStep):
+        return "operation"
+    return None
+
+
+Step = Annotated[
+    Annotated[str, Tag("text")]
+    | Annotated[SqlStep, Tag("sql")]
+    | Annotated[FunctionStep, Tag("function")]
+    | Annotated[OperationStep, Tag("operation")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step is a SQL string or a mapping with 'sql', 'function' or 'operation'",
+    ),
+]
+
+
+class TransformConfig(OdibiModel):
+    """The transform steps of a node, applied in order."""
+
+    steps: list[Step] = Field(
+        default_factory=list, description="Steps; each reads the previous one's output."
+    )
+
+
+class SchemaCheck(OdibiModel):
+    """Expected columns and types of a node's result."""
+
+    required_columns: list[str] = Field(default_factory=list, description="Columns that must exist.")
+    types: dict[str, str] = Field(
+        default_factory=dict,
+        description="Column → logical type (int, float, decimal, string, bool, date, timestamp).",
+        examples=[{"amount": "float"}],
+    )
+
+
+class ValidationConfig(OdibiModel):
+    """Data-quality checks run on a node's result before it is written."""
+
+    not_empty: bool = Field(False, description="Fail when the result has no rows.")
+    no_nulls: list[str] = Field(default_factory=list, description="Columns that must hold no NULLs.")
+    schema_: SchemaCheck | None = Field(None, alias="schema", description="Required columns and their types.")
+
+
+class NodeConfig(OdibiModel):
+    """One node: read → transform steps → validation → write."""
+
+    name: str = Field(description="Unique node name; later SQL refers to the node's result by it.")
+    description: str | None = Field(None, description="What the node does.")
+    depends_on: list[str] = Field(default_factory=list, description="Nodes that must run first.")
+    read: ReadConfig | None = Field(None, description="Where the data comes from.")
+    transform: TransformConfig | None = Field(None, description="Transform steps.")
+    validation: ValidationConfig | None = Field(None, description="Data-quality checks.")
+    write: WriteConfig | None = Field(None, description="Where the result goes.")
+    cache: bool = Field(False, description="Hint that the result is reused: odibi may materialize it.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise PydanticCustomError(
+                "node_name", "node name '{name}' must be letters, digits and _ (usable in SQL)", {"name": v}
+            )
+        return v
+
+
+class PipelineConfig(OdibiModel):
+    """A pipeline: a DAG of nodes. Pipelines run in list order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["pipeline"]}, {"required": ["name"]}]}
+    )
+
+    pipeline: str | None = Field(None, description="Pipeline name.")
+    name: str | None = Field(None, description="Alias of `pipeline` (ODIBI v1.1 files).")
+    description: str | None = Field(None, description="What the pipeline does.")
+    layer: str | None = Field(None, description="Medallion layer (bronze, silver, gold, ...).")
+    nodes: list[NodeConfig] = Field(description="The pipeline's nodes.", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_name(self) -> PipelineConfig:
+        if not (self.pipeline or self.name):
+            raise PydanticCustomError("pipeline_name", "a pipeline needs a 'pipeline' name")
+        if self.pipeline and self.name and self.pipeline != self.name:
+            raise PydanticCustomError("pipeline_name", "give the pipeline's name once ('pipeline' or 'name')")
+        self.pipeline = self.pipeline or self.name
+        return self
+
+
+class StoryConfig(OdibiModel):
+    """Run reports ("stories")."""
+
+    connection: str | None = Field(None, description="Connection the stories are written to.")
+    path: str = Field("stories/", description="Folder inside the connection.")
+    max_sample_rows: int = Field(10, ge=0, description="Sample rows kept per node.")
+    auto_generate: bool = Field(True, description="Write a story after every run.")
+
+
+class RetryConfig(OdibiModel):
+    """Retries of failing nodes."""
+
+    enabled: bool = Field(True, description="Retry failing nodes.")
+    max_attempts: int = Field(3, ge=1, description="Attempts in all, the first included.")
+    backoff: Literal["exponential", "linear", "constant"] = Field("exponential", description="Backoff shape.")
+
+
+class LoggingConfig(OdibiModel):
+    """Logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    structured: bool = Field(False, description="JSON log lines.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Extra fields on every log line.")
+
+
+class ProjectConfig(OdibiModel):
+    """An odibi project: connections and an ordered list of pipelines."""
+
+    model_config = ConfigDict(title="odibi project")
+
+    project: str = Field(description="Project name.")
+    description: str | None = Field(None, description="What the project does.")
+    version: str | None = Field(None, description="Project version.")
+    owner: str | None = Field(None, description="Owner (team or person).")
+    engine: EngineName = Field(EngineName.duckdb, description="Engine that runs the plan.")
+    sql_dialect: Literal[SQL_DIALECTS] | None = Field(  # type: ignore[valid-type]
+        None, description="Dialect the SQL in this file is written in (default: the engine's)."
+    )
+    connections: dict[str, Connection] = Field(default_factory=dict, description="Named connections.")
+    story: StoryConfig | None = Field(None, description="Run reports.")
+    retry: RetryConfig | None = Field(None, description="Retries.")
+    logging: LoggingConfig | None = Field(None, description="Logging.")
+    pipelines: list[PipelineConfig] = Field(description="Pipelines, run in list order.", min_length=1)
+
+    def read_dialect(self) -> str:
+        """The dialect the config's SQL is written in (DESIGN.md §4)."""
+        if self.sql_dialect:
+            return str(self.sql_dialect)
+        return "spark" if self.engine == EngineName.spark.value else "duckdb"

@@ -1,0 +1,138 @@
+"""Load a project file: YAML → validated :class:`ProjectConfig`, with pydantic errors located in the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from odibi.config.loader import SourceMap, load_file, load_text
+from odibi.config.models import ProjectConfig, suggest
+from odibi.errors import ConfigError, ConfigErrors, Location
+
+
+@dataclass
+class Project:
+    """A loaded, schema-valid project: its config, where it came from, and its source map."""
+
+    config: ProjectConfig
+    source: SourceMap
+    root: Path  # the config file's folder: relative paths resolve against it
+
+    @property
+    def file(self) -> str:
+        return self.source.file
+
+
+def load_project(path: str | Path, *, env: dict[str, str] | None = None) -> Project:
+    """Read and schema-validate a project file; raises located :class:`ConfigError` s."""
+    data, smap = load_file(path, env=env)
+    return _validate(data, smap, Path(path).resolve().parent)
+
+
+def load_project_text(text: str, file: str = "<string>", *, root: Path | None = None) -> Project:
+    """Like :func:`load_project`, from text (used by tests and editors)."""
+    data, smap = load_text(text, file)
+    return _validate(data, smap, root or Path.cwd())
+
+
+def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
+    if data is None:
+        raise ConfigError("config is empty", location=Location(smap.file, 1, 1), hint="see `odibi init`")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config must be a mapping of keys (project, connections, pipelines), not a {type(data).__name__}",
+            location=Location(smap.file, 1, 1),
+        )
+    try:
+        config = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = [_locate(err, data, smap) for err in exc.errors(include_url=False, include_input=False)]
+        errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
+        raise (errors[0] if len(errors) == 1 else ConfigErrors(errors)) from None
+    return Project(config=config, source=smap, root=root)
+
+
+def _data_path(loc: tuple, data: Any) -> tuple[tuple, list]:
+    """Map a pydantic error location onto a path in the data (skipping union tags)."""
+    path: list = []
+    skipped: list = []
+    cur = data
+    for part in loc:
+        if (isinstance(cur, dict) and part in cur) or (
+            isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        ):
+            path.append(part)
+            cur = cur[part]
+        else:
+            skipped.append(part)
+    return tuple(path), skipped
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _locate(err: dict, data: Any, smap: SourceMap) -> ConfigError:
+    loc = tuple(err["loc"])
+    path, skipped = _data_path(loc, data)
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    where = _dotted(path)
+    hint = None
+    if etype == "unknown_key":
+        key = ctx["key"]
+        location = smap.locate((*path, key), key=True)
+        message = err["msg"]
+        if where:
+            message += f" in {where}"
+        near = suggest(key, ctx.get("allowed", []))
+        hint = f"valid keys: {', '.join(ctx.get('allowed', []))}" if not near else None
+        return ConfigError(message, location=location, hint=hint)
+    if etype == "missing":
+        field = skipped[-1] if skipped else loc[-1]
+        return ConfigError(
+            f"missing required key '{field}'" + (f" in {where}" if where else ""),
+            location=smap.locate(path, key=True),
+        )
+    if etype == "union_tag_invalid":
+        tag = ctx.get("tag")
+        expected = ctx.get("expected_tags", "")
+        options = [t.strip().strip("'") for t in str(expected).split(",")]
+        near = suggest(str(tag), options)
+        kind = "connection type" if "connections" in path else "type"
+        message = f"unknown {kind} '{tag}' at {where}"
+        message += f" (did you mean '{near}'?)" if near else ""
+        return ConfigError(
+            message, location=smap.locate((*path, "type")), hint=f"expected one of: {expected}"
+        )
+    if etype == "literal_error" or etype == "enum":
+        given = _value_at(data, path)
+        expected = ctx.get("expected", "")
+        options = [t.strip().strip("'") for t in str(expected).replace(" or ", ", ").split(",")]
+        near = suggest(str(given), options) if given is not None else None
+        message = f"{where}: invalid value '{given}'; expected {expected}"
+        message += f" (did you mean '{near}'?)" if near else ""
+        return ConfigError(message, location=smap.locate(path))
+    if etype == "union_tag_not_found":
+        return ConfigError(f"{where}: missing 'type' (the kind of connection)", location=smap.locate(path))
+    message = f"{where}: {err['msg']}" if where else err["msg"]
+    return ConfigError(message, location=smap.locate(path), hint=hint)
+
+
+def _value_at(data: Any, path: tuple) -> Any:
+    cur = data
+    for p in path:
+        try:
+            cur = cur[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+__all__ = ["ConfigErrors", "Project", "load_project", "load_project_text"]

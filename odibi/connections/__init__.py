@@ -1,0 +1,1 @@
+"""Connections: where data lives. Only this package knows storage libraries."""

@@ -1,0 +1,238 @@
+"""The DuckDB engine (the embedded default): nodes are DuckDB views or temp tables, reached through Ibis.
+
+Nodes stay lazy (views) so a chain of nodes fuses into one DuckDB plan; a node is materialized as a temp
+table only when it is reused, cached, validated or written. CSV and JSON reads are materialized once
+(re-parsing text is the expensive part); parquet reads stay views (DuckDB pushes projections and filters
+into the scan). DuckDB docs: https://duckdb.org/docs/data/csv/overview, https://duckdb.org/docs/sql/statements/copy
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import Any
+
+import ibis
+
+from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.errors import NodeExecutionError
+from odibi.formats.options import OptionError, normalise
+from odibi.run.writes import stage
+
+# canonical option → DuckDB read_csv parameter
+_CSV_READ = {
+    "header": "header", "delimiter": "delim", "quote": "quote", "escape": "escape",
+    "date_format": "dateformat", "timestamp_format": "timestampformat", "null_value": "nullstr",
+    "encoding": "encoding", "skip_rows": "skip", "types": "types", "names": "names", "comment": "comment",
+    "compression": "compression",
+}  # fmt: skip
+_CSV_WRITE = {"header": "HEADER", "delimiter": "DELIMITER", "quote": "QUOTE", "escape": "ESCAPE",
+              "date_format": "DATEFORMAT", "timestamp_format": "TIMESTAMPFORMAT", "null_value": "NULLSTR",
+              "compression": "COMPRESSION"}  # fmt: skip
+_PARQUET_READ = {"hive_partitioning": "hive_partitioning", "union_by_name": "union_by_name"}
+_PARQUET_WRITE = {"compression": "COMPRESSION"}
+_JSON_READ = {
+    "compression": "compression",
+    "date_format": "dateformat",
+    "timestamp_format": "timestampformat",
+}
+_JSON_WRITE = {
+    "compression": "COMPRESSION",
+    "date_format": "DATEFORMAT",
+    "timestamp_format": "TIMESTAMPFORMAT",
+}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: Any) -> str:
+    """A DuckDB SQL literal for an option value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _params(fmt: str, options: dict[str, Any], table: dict[str, str], *, pandas_types: bool = False) -> dict:
+    try:
+        canon = normalise(fmt, options)
+    except OptionError as exc:
+        raise NodeExecutionError(str(exc)) from None
+    out = {}
+    for key, value in canon.items():
+        if key == "infer_schema":
+            if not value:
+                out["all_varchar"] = True
+            continue
+        if key == "types" and isinstance(value, dict) and pandas_types:
+            value = {k: _duck_type(v) for k, v in value.items()}
+        if key not in table:
+            raise NodeExecutionError(f"{fmt} option '{key}' is not supported by the duckdb engine")
+        out[table[key]] = value
+    return out
+
+
+_PANDAS_TYPES = {"str": "VARCHAR", "string": "VARCHAR", "object": "VARCHAR", "int": "BIGINT", "int64": "BIGINT",
+                 "int32": "INTEGER", "float": "DOUBLE", "float64": "DOUBLE", "bool": "BOOLEAN",
+                 "boolean": "BOOLEAN", "date": "DATE", "datetime64[ns]": "TIMESTAMP", "timestamp": "TIMESTAMP"}  # fmt: skip
+
+
+def _duck_type(t: Any) -> str:
+    return _PANDAS_TYPES.get(str(t).lower(), str(t))
+
+
+def logical_type(dtype: Any) -> str:
+    """Ibis dtype → odibi logical type."""
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_floating():
+        return "float"
+    if dtype.is_decimal():
+        return "decimal"
+    if dtype.is_string():
+        return "string"
+    if dtype.is_boolean():
+        return "bool"
+    if dtype.is_date():
+        return "date"
+    if dtype.is_timestamp():
+        return "timestamp"
+    return str(dtype)
+
+
+class DuckDBEngine:
+    """Runs nodes in one in-memory DuckDB database per run."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+    capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND})
+
+    def __init__(self, **config: Any) -> None:
+        self._tmp = tempfile.mkdtemp(prefix="odibi-duckdb-")
+        # DuckDB writes extensions and spill files under the home directory by default; keep them ours.
+        config.setdefault("extension_directory", f"{self._tmp}/extensions")
+        config.setdefault("temp_directory", f"{self._tmp}/spill")
+        self.ibis = ibis.duckdb.connect(**config)
+        self.con = self.ibis.con
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    # -- reads -----------------------------------------------------------------------------------
+    def read_sql(self, spec: ReadSpec) -> str:
+        """The DuckDB table function that reads ``spec``."""
+        path = literal(spec.uri)
+        if spec.format == "csv":
+            params = {"header": True, **_params("csv", spec.options, _CSV_READ, pandas_types=True)}
+            args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+            return f"read_csv({path}{args})"
+        if spec.format == "parquet":
+            params = _params("parquet", spec.options, _PARQUET_READ)
+            args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+            return f"read_parquet({path}{args})"
+        if spec.format == "json":
+            params = _params("json", spec.options, _JSON_READ)
+            args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+            return f"read_json({path}{args})"
+        raise NodeExecutionError(f"the duckdb engine cannot read format '{spec.format}' yet")
+
+    def register_read(self, relation: str, spec: ReadSpec) -> None:
+        source = self.read_sql(spec)
+        kind = "VIEW" if spec.format == "parquet" else "TABLE"
+        self.con.execute(f"CREATE OR REPLACE TEMP {kind} {quote_ident(relation)} AS SELECT * FROM {source}")
+
+    # -- relational work -------------------------------------------------------------------------
+    def define(self, relation: str, sql: str, *, materialize: bool) -> None:
+        kind = "TABLE" if materialize else "VIEW"
+        self._drop(relation)
+        self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS {_narrow_hugeint(self.con, sql)}")
+
+    def alias(self, relation: str, source: str, *, materialize: bool) -> None:
+        self.define(relation, f"SELECT * FROM {quote_ident(source)}", materialize=materialize)
+
+    def _drop(self, relation: str) -> None:
+        row = self.con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
+            " AND table_catalog = 'temp'",
+            [relation],
+        ).fetchone()
+        if row:
+            kind = "VIEW" if row[0] == "VIEW" else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {quote_ident(relation)}")
+
+    def table(self, relation: str):
+        """The relation as an Ibis table expression."""
+        return self.ibis.table(relation)
+
+    def columns(self, relation: str) -> dict[str, str]:
+        return {name: logical_type(dtype) for name, dtype in self.table(relation).schema().items()}
+
+    def scalar(self, sql: str) -> Any:
+        row = self.con.execute(sql).fetchone()
+        return None if row is None else row[0]
+
+    def count(self, relation: str) -> int:
+        return int(self.scalar(f"SELECT count(*) FROM {quote_ident(relation)}"))
+
+    def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
+        return self.ibis.to_pyarrow(self.table(relation).limit(n)).to_pylist()
+
+    # -- writes ----------------------------------------------------------------------------------
+    def write(self, relation: str, spec: WriteSpec) -> int | None:
+        staged = stage(spec.uri, spec.mode)
+        if staged.skip:
+            return None
+        select = f"SELECT * FROM {quote_ident(relation)}"
+        if staged.appends_to_file:
+            existing = self.read_sql(ReadSpec(str(staged.target), spec.format, _read_back_options(spec)))
+            select = f"SELECT * FROM {existing} UNION ALL BY NAME {select}"
+        if spec.format == "csv":
+            params = {"HEADER": True, **_params("csv", spec.options, _CSV_WRITE)}
+            fmt = "CSV"
+        elif spec.format == "parquet":
+            params, fmt = _params("parquet", spec.options, _PARQUET_WRITE), "PARQUET"
+        elif spec.format == "json":
+            params, fmt = _params("json", spec.options, _JSON_WRITE), "JSON"
+        else:
+            raise NodeExecutionError(f"the duckdb engine cannot write format '{spec.format}' yet")
+        opts = "".join(f", {k} {literal(v)}" for k, v in params.items())
+        try:
+            row = self.con.execute(
+                f"COPY ({select}) TO {literal(str(staged.staging))} (FORMAT {fmt}{opts})"
+            ).fetchone()
+            staged.commit()
+        except BaseException:
+            staged.abort()
+            raise
+        return int(row[0]) if row and row[0] is not None else None
+
+    def close(self) -> None:
+        try:
+            self.ibis.disconnect()
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _narrow_hugeint(con: Any, sql: str) -> str:
+    """Cast HUGEINT columns (DuckDB's type for SUM of integers) to BIGINT.
+
+    Other engines return BIGINT for an integer sum, and DuckDB's parquet writer turns HUGEINT into DOUBLE;
+    BIGINT keeps the logical type "int" everywhere. An overflow raises instead of losing digits.
+    """
+    described = con.execute(f"DESCRIBE {sql}").fetchall()
+    wide = [name for name, typ, *_ in described if str(typ).upper() in ("HUGEINT", "UHUGEINT")]
+    if not wide:
+        return sql
+    casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
+    return f"SELECT * REPLACE ({casts}) FROM ({sql})"
+
+
+def _read_back_options(spec: WriteSpec) -> dict[str, Any]:
+    """Options to read an existing output the way it was written (for append)."""
+    keep = {"sep", "delimiter", "delim", "quote", "escape", "header", "compression"}
+    return {k: v for k, v in spec.options.items() if str(k).lower() in keep}

@@ -1,0 +1,1 @@
+"""Formats: reader/writer option vocabularies shared by engines."""

@@ -1,0 +1,71 @@
+"""Reader and writer options: one vocabulary for users, translated per engine.
+
+Users write Spark-style (``inferSchema``, ``dateFormat``) or pandas-style (``sep``, ``dtype``,
+``header: 0``) options. We normalise them to canonical names here; each engine maps canonical names to
+its own parameters. An option no engine knows is an error naming the valid ones, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from odibi.config.models import suggest
+
+# alias (lower-case) → canonical name
+CSV_ALIASES: dict[str, str] = {
+    "header": "header",
+    "sep": "delimiter", "delimiter": "delimiter", "delim": "delimiter",
+    "quote": "quote", "quotechar": "quote",
+    "escape": "escape", "escapechar": "escape",
+    "dateformat": "date_format", "date_format": "date_format",
+    "timestampformat": "timestamp_format", "timestamp_format": "timestamp_format",
+    "nullvalue": "null_value", "na_values": "null_value", "nullstr": "null_value", "null_value": "null_value",
+    "encoding": "encoding",
+    "skiprows": "skip_rows", "skip": "skip_rows", "skip_rows": "skip_rows",
+    "dtype": "types", "types": "types", "column_types": "types",
+    "names": "names", "column_names": "names",
+    "inferschema": "infer_schema", "infer_schema": "infer_schema",
+    "comment": "comment",
+    "compression": "compression",
+}  # fmt: skip
+
+PARQUET_ALIASES: dict[str, str] = {
+    "compression": "compression",
+    "hive_partitioning": "hive_partitioning",
+    "union_by_name": "union_by_name",
+    "mergeschema": "union_by_name",
+}
+
+JSON_ALIASES: dict[str, str] = {
+    "compression": "compression",
+    "dateformat": "date_format",
+    "date_format": "date_format",
+    "timestampformat": "timestamp_format",
+    "timestamp_format": "timestamp_format",
+    "lines": "lines",
+}
+
+ALIASES = {"csv": CSV_ALIASES, "parquet": PARQUET_ALIASES, "json": JSON_ALIASES}
+
+
+class OptionError(ValueError):
+    """An option that no engine understands (message names the valid ones)."""
+
+
+def normalise(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Options under canonical names; raises :class:`OptionError` for unknown ones."""
+    table = ALIASES.get(fmt, {})
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        canonical = table.get(str(key).lower())
+        if canonical is None:
+            near = suggest(str(key).lower(), list(table))
+            raise OptionError(
+                f"unknown {fmt} option '{key}'"
+                + (f" (did you mean '{near}'?)" if near else "")
+                + f"; known: {', '.join(sorted(set(table))) or 'none'}"
+            )
+        if canonical == "header" and not isinstance(value, bool):
+            value = value == 0 if isinstance(value, int) else str(value).lower() in ("true", "1", "yes")
+        out[canonical] = value
+    return out

@@ -1,0 +1,1 @@
+"""Plan: the DAG of each pipeline, its layers, and node selection."""

@@ -1,0 +1,215 @@
+"""The DAG of a pipeline: dependency checks, cycles with their path, topological layers, selection.
+
+Everything here is iterative (no recursion), so a 10,000-level chain plans as easily as a wide one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from odibi.config.models import NodeConfig, PipelineConfig, suggest
+from odibi.config.project import Project
+from odibi.errors import ConfigError, Problems, UsageError
+
+
+@dataclass
+class PipelinePlan:
+    """One pipeline's nodes in a runnable order."""
+
+    name: str
+    index: int
+    nodes: dict[str, NodeConfig]
+    node_index: dict[str, int]
+    layers: list[list[str]] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[str]:
+        return [n for layer in self.layers for n in layer]
+
+    def upstream(self, name: str) -> set[str]:
+        """Every ancestor of ``name`` (not including itself)."""
+        seen: set[str] = set()
+        todo = list(self.nodes[name].depends_on)
+        while todo:
+            dep = todo.pop()
+            if dep in seen or dep not in self.nodes:
+                continue
+            seen.add(dep)
+            todo.extend(self.nodes[dep].depends_on)
+        return seen
+
+    def consumers(self) -> dict[str, list[str]]:
+        """Node → the nodes that depend on it directly."""
+        out: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for name, node in self.nodes.items():
+            for dep in node.depends_on:
+                if dep in out:
+                    out[dep].append(name)
+        return out
+
+
+@dataclass
+class ProjectPlan:
+    """All pipelines of a project, in list order."""
+
+    pipelines: list[PipelinePlan]
+
+    def get(self, name: str) -> PipelinePlan:
+        for p in self.pipelines:
+            if p.name == name:
+                return p
+        names = [p.name for p in self.pipelines]
+        near = suggest(name, names)
+        raise UsageError(
+            f"unknown pipeline '{name}'" + (f" (did you mean '{near}'?)" if near else ""),
+            hint=f"pipelines: {', '.join(names)}",
+        )
+
+
+def node_path(pipeline_index: int, node_index: int, *rest: object) -> tuple:
+    return ("pipelines", pipeline_index, "nodes", node_index, *rest)
+
+
+def build_plan(project: Project, problems: Problems) -> ProjectPlan:
+    """Check references and order every pipeline; problems are collected, not raised."""
+    plans = []
+    for pi, pipeline in enumerate(project.config.pipelines):
+        plans.append(_build_pipeline(project, pi, pipeline, problems))
+    return ProjectPlan(plans)
+
+
+def _build_pipeline(project: Project, pi: int, pipeline: PipelineConfig, problems: Problems) -> PipelinePlan:
+    smap = project.source
+    name = str(pipeline.pipeline)
+    nodes: dict[str, NodeConfig] = {}
+    index: dict[str, int] = {}
+    for ni, node in enumerate(pipeline.nodes):
+        if node.name in nodes:
+            problems.add(
+                ConfigError(
+                    f"duplicate node name '{node.name}' in pipeline '{name}' "
+                    f"(first defined at line {smap.locate(node_path(pi, index[node.name], 'name')).line})",
+                    location=smap.locate(node_path(pi, ni, "name")),
+                    pipeline=name,
+                    node=node.name,
+                    hint="node names must be unique within a pipeline",
+                )
+            )
+            continue
+        nodes[node.name] = node
+        index[node.name] = ni
+
+    for node_name, node in nodes.items():
+        ni = index[node_name]
+        for di, dep in enumerate(node.depends_on):
+            if dep not in nodes:
+                near = suggest(dep, [n for n in nodes if n != node_name])
+                problems.add(
+                    ConfigError(
+                        f"node '{node_name}' has unknown dependency '{dep}'"
+                        + (f" (did you mean '{near}'?)" if near else ""),
+                        location=smap.locate(node_path(pi, ni, "depends_on", di)),
+                        pipeline=name,
+                        node=node_name,
+                        hint=None if near else f"nodes in pipeline '{name}': {', '.join(nodes)}",
+                    )
+                )
+        has_steps = bool(node.transform and node.transform.steps)
+        if node.read is None and not node.depends_on and not has_steps and (node.write or node.validation):
+            problems.add(
+                ConfigError(
+                    f"node '{node_name}' has nothing to {'write' if node.write else 'validate'}: "
+                    "it has no read, no depends_on and no transform steps",
+                    location=smap.locate(
+                        node_path(pi, ni, "write" if node.write else "validation"), key=True
+                    ),
+                    pipeline=name,
+                    node=node_name,
+                    hint="add a read, or depends_on: [the node whose result to write]",
+                )
+            )
+
+    layers, cyclic = _layers(nodes)
+    if cyclic:
+        cycle = _find_cycle(nodes, cyclic)
+        first = cycle[0]
+        problems.add(
+            ConfigError(
+                f"dependency cycle in pipeline '{name}': {' -> '.join(cycle)}",
+                location=smap.locate(node_path(pi, index[first], "depends_on"), key=True),
+                pipeline=name,
+                node=first,
+                hint="remove one of these depends_on entries",
+            )
+        )
+    return PipelinePlan(name=name, index=pi, nodes=nodes, node_index=index, layers=layers)
+
+
+def _layers(nodes: dict[str, NodeConfig]) -> tuple[list[list[str]], set[str]]:
+    """Kahn's algorithm by levels; returns the layers and the nodes left in cycles."""
+    indegree = {n: 0 for n in nodes}
+    children: dict[str, list[str]] = {n: [] for n in nodes}
+    for name, node in nodes.items():
+        for dep in dict.fromkeys(node.depends_on):
+            if dep in nodes:
+                indegree[name] += 1
+                children[dep].append(name)
+    current = [n for n in nodes if indegree[n] == 0]
+    layers: list[list[str]] = []
+    done = 0
+    while current:
+        layers.append(current)
+        done += len(current)
+        nxt = []
+        for n in current:
+            for c in children[n]:
+                indegree[c] -= 1
+                if indegree[c] == 0:
+                    nxt.append(c)
+        current = nxt
+    cyclic = {n for n, d in indegree.items() if d > 0} if done < len(nodes) else set()
+    return layers, cyclic
+
+
+def _find_cycle(nodes: dict[str, NodeConfig], cyclic: set[str]) -> list[str]:
+    """One cycle among ``cyclic`` nodes, as a closed path (a -> b -> a), found iteratively."""
+    start = min(cyclic, key=lambda n: list(nodes).index(n))
+    path = [start]
+    pos = {start: 0}
+    cur = start
+    while True:
+        nxt = next(d for d in nodes[cur].depends_on if d in cyclic)
+        if nxt in pos:
+            cycle = [*path[pos[nxt]:], nxt]
+            return list(reversed(cycle))
+        pos[nxt] = len(path)
+        path.append(nxt)
+        cur = nxt
+
+
+def select(
+    plan: ProjectPlan, pipeline: str | None = None, node: str | None = None
+) -> list[tuple[PipelinePlan, list[str]]]:
+    """The nodes to run: everything, one pipeline, or one node with its upstream."""
+    chosen = [plan.get(pipeline)] if pipeline else list(plan.pipelines)
+    if node is None:
+        return [(p, p.order) for p in chosen]
+    hits = [p for p in chosen if node in p.nodes]
+    if not hits:
+        every = [n for p in chosen for n in p.nodes]
+        near = suggest(node, every)
+        raise UsageError(
+            f"unknown node '{node}'" + (f" (did you mean '{near}'?)" if near else ""),
+            hint="use --pipeline to pick the pipeline" if pipeline is None else None,
+        )
+    if len(hits) > 1:
+        raise UsageError(
+            f"node '{node}' exists in several pipelines ({', '.join(p.name for p in hits)})",
+            hint="say which with --pipeline",
+        )
+    p = hits[0]
+    wanted = p.upstream(node) | {node}
+    return [(p, [n for n in p.order if n in wanted])]
+
+
+__all__ = ["PipelinePlan", "ProjectPlan", "build_plan", "select"]

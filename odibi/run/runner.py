@@ -1,0 +1,157 @@
+"""Run a compiled project on an engine: pipelines in list order, nodes in dependency order.
+
+A node runs read → steps → validation → write, and its result is registered under its name. A node that
+fails is recorded with its error; everything downstream of it is skipped and reported, and the other
+branches go on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from odibi.compile.node import CompiledNode
+from odibi.compile.project import render_node
+from odibi.config.project import Project
+from odibi.config.semantics import infer_format
+from odibi.connections.resolve import resolve_path
+from odibi.engines.base import ReadSpec, WriteSpec
+from odibi.errors import NodeExecutionError, OdibiError
+from odibi.plan.graph import PipelinePlan
+from odibi.run.checks import run_checks
+
+
+@dataclass
+class NodeResult:
+    """What happened to one node."""
+
+    pipeline: str
+    node: str
+    status: str  # success | failed | skipped
+    rows: int | None = None
+    duration_s: float = 0.0
+    error: str | None = None
+    written: str | None = None
+    checks: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """A whole run."""
+
+    project: str
+    engine: str
+    nodes: list[NodeResult]
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return all(n.status == "success" for n in self.nodes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "engine": self.engine,
+            "ok": self.ok,
+            "duration_s": round(self.duration_s, 4),
+            "nodes": [n.__dict__ for n in self.nodes],
+        }
+
+
+def run_plan(
+    project: Project,
+    engine,
+    selection: list[tuple[PipelinePlan, list[str]]],
+    compiled: dict[tuple[str, str], CompiledNode],
+    log=None,
+) -> RunResult:
+    """Execute the selected nodes on ``engine``."""
+    started = time.perf_counter()
+    results: list[NodeResult] = []
+    for pplan, names in selection:
+        consumers = pplan.consumers()
+        wanted = set(names)
+        status: dict[str, str] = {}
+        for name in names:
+            node = compiled[(pplan.name, name)]
+            bad = [d for d in _inputs(node) if status.get(d) in ("failed", "skipped")]
+            if bad:
+                status[name] = "skipped"
+                results.append(
+                    NodeResult(
+                        pplan.name, name, "skipped", error=f"upstream node '{bad[0]}' {status[bad[0]]}"
+                    )
+                )
+                continue
+            uses = len([c for c in consumers.get(name, []) if c in wanted])
+            result = _run_node(project, engine, node, uses)
+            status[name] = result.status
+            results.append(result)
+            if log:
+                log(result)
+    return RunResult(project.config.project, engine.name, results, time.perf_counter() - started)
+
+
+def _inputs(node: CompiledNode) -> list[str]:
+    return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
+
+
+def _run_node(project: Project, engine, node: CompiledNode, uses: int) -> NodeResult:
+    cfg = node.config
+    started = time.perf_counter()
+    result = NodeResult(node.pipeline, node.name, "success")
+    stage = "read"
+    try:
+        if cfg.read is not None:
+            engine.register_read(node.read_relation, _read_spec(project, cfg.read))
+        stage = "transform"
+        materialize = bool(cfg.cache or cfg.validation or uses > 1)
+        if node.query is not None:
+            sql = render_node(node, engine.dialect).sql
+            engine.define(node.name, sql or "", materialize=materialize)
+        elif node.input_name is not None:
+            engine.alias(node.name, node.input_name, materialize=materialize)
+        else:
+            raise NodeExecutionError("node has no input and no steps")
+        if cfg.validation is not None:
+            stage = "validation"
+            result.checks = run_checks(engine, node.name, cfg.validation)
+        stage = "schema"
+        result.columns = engine.columns(node.name)
+        if cfg.write is not None:
+            stage = "write"
+            spec = _write_spec(project, cfg.write)
+            written = engine.write(node.name, spec)
+            result.written = spec.uri if written is not None or cfg.write.mode != "ignore" else None
+            result.rows = written
+        if materialize:
+            result.rows = engine.count(node.name)
+    except OdibiError as exc:
+        result.status = "failed"
+        result.error = f"{stage}: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")
+    except Exception as exc:  # an engine's own error: keep its first line, attach where it happened
+        result.status = "failed"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        result.error = f"{stage}: {first}"
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def _read_spec(project: Project, read) -> ReadSpec:
+    conn = project.config.connections[read.connection]
+    if read.path is None:
+        raise NodeExecutionError("reading tables and queries needs a SQL connection, not supported yet")
+    fmt = read.format or infer_format(read.path)
+    return ReadSpec(resolve_path(conn, read.path, project.root), str(fmt), dict(read.options))
+
+
+def _write_spec(project: Project, write) -> WriteSpec:
+    conn = project.config.connections[write.connection]
+    if write.path is None:
+        raise NodeExecutionError("writing tables needs a SQL connection, not supported yet")
+    fmt = write.format or infer_format(write.path)
+    return WriteSpec(
+        resolve_path(conn, write.path, project.root), str(fmt), str(write.mode), dict(write.options)
+    )

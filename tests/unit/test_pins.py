@@ -1,0 +1,20 @@
+"""The pinned stack (docs/architecture.md): installed versions are inside the ranges we tested."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from packaging.version import Version
+
+
+def test_ibis_duckdb_sqlglot_pins():
+    assert version("ibis-framework") == "12.0.0"
+    assert Version("1.5.5") <= Version(version("duckdb")) < Version("2")
+    assert Version("30") <= Version(version("sqlglot")) < Version("30.18")
+
+
+def test_duckdb_api_that_ibis_needs_is_there():
+    import duckdb
+
+    rel = duckdb.connect().sql("SELECT 1 AS x")
+    assert hasattr(rel, "fetch_arrow_table") or hasattr(rel, "to_arrow_table")
