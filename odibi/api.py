@@ -40,9 +40,11 @@ def validate(
     problems = Problems()
     check_semantics(project, problems)
     plan = build_plan(project, problems)
-    problems.raise_if_any()  # compiling needs a sound graph
+    # compile even when the graph has problems (cyclic nodes are left out of the order), so that one
+    # run of `odibi validate` reports every mistake
     selection = select(plan, pipeline, node)
     compiled = compile_nodes(project, plan, selection, problems)
+    problems.errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
     problems.raise_if_any()
     return ValidProject(project, plan, selection, compiled)
 
@@ -55,7 +57,11 @@ def compile_project(
     pipeline: str | None = None,
     node: str | None = None,
 ) -> list[RenderedNode]:
-    """Each selected node's SQL in ``dialect`` (default: the engine's dialect)."""
+    """Each selected node's SQL in ``dialect`` (default: the engine's dialect).
+
+    For an engine (``engine=`` or the config's), rendering is strict: what that engine would run. For an
+    explicit ``dialect=`` it is lenient: the closest SQL, with translation warnings on each node.
+    """
     from odibi.engines.registry import dialect_of
 
     valid = validate(config, pipeline=pipeline, node=node)
@@ -66,7 +72,7 @@ def compile_project(
     for pplan, names in valid.selection:
         for name in names:
             try:
-                out.append(render_node(valid.compiled[(pplan.name, name)], target))
+                out.append(render_node(valid.compiled[(pplan.name, name)], target, strict=dialect is None))
             except CompileError as err:
                 problems.add(err)
     problems.raise_if_any()

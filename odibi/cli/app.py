@@ -115,6 +115,8 @@ def compile_(
     chunks = []
     for item in rendered:
         text = f"-- {item.comment}"
+        for warning in item.warnings:
+            text += f"\n-- warning: {warning}"
         if item.sql is not None:
             text += f"\n{item.sql};"
         chunks.append(text)

@@ -164,14 +164,15 @@ def _bind_tables(
         node_match = next((n for n in plan.nodes if n.lower() == tname.lower()), None)
         if node_match is not None:
             raise src.error(
-                f"node '{name}' reads '{node_match}' but does not depend on it",
+                f"node '{name}' reads '{node_match}' but '{node_match}' is not in its depends_on",
                 line,
                 col,
                 hint=f"add '{node_match}' to depends_on of '{name}'",
             )
         near = suggest(tname, ["df", *sorted(visible)])
         raise src.error(
-            f"unknown table '{tname}'" + (f" (did you mean '{near}'?)" if near else ""),
+            f"unknown table '{tname}': not df, a CTE, or a node in depends_on"
+            + (f" (did you mean '{near}'?)" if near else ""),
             line,
             col,
             hint="a SQL step reads 'df' (the previous step) or nodes listed in depends_on",

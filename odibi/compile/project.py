@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlglot
 
 from odibi.compile.node import CompiledNode, compile_node
-from odibi.compile.sql import render
+from odibi.compile.sql import render, render_lenient
 from odibi.errors import CompileError, Problems
 
 
@@ -19,6 +19,7 @@ class RenderedNode:
     node: str
     comment: str
     sql: str | None
+    warnings: list[str] = field(default_factory=list)
 
 
 def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[str, str], CompiledNode]:
@@ -51,10 +52,17 @@ def describe(node: CompiledNode) -> str:
     return " | ".join(parts)
 
 
-def render_node(node: CompiledNode, dialect: str) -> RenderedNode:
-    """The node's SQL in ``dialect``; a construct the dialect cannot express is a CompileError."""
+def render_node(node: CompiledNode, dialect: str, *, strict: bool = True) -> RenderedNode:
+    """The node's SQL in ``dialect``.
+
+    Strict (what an engine runs): a construct the dialect cannot express is a CompileError. Lenient (what
+    ``odibi compile --dialect`` shows): the closest SQL, with sqlglot's translation warnings attached.
+    """
     if node.query is None:
         return RenderedNode(node.pipeline, node.name, describe(node), None)
+    if not strict:
+        sql, warnings = render_lenient(node.query, dialect)
+        return RenderedNode(node.pipeline, node.name, describe(node), sql, warnings)
     try:
         sql = render(node.query, dialect)
     except sqlglot.errors.UnsupportedError as exc:

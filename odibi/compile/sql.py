@@ -116,5 +116,16 @@ def position(node: exp.Expression) -> tuple[int, int]:
 
 
 def render(query: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
-    """SQL text in ``dialect`` (sqlglot's name)."""
+    """SQL text in ``dialect`` (sqlglot's name); a construct the dialect cannot express raises."""
     return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def render_lenient(query: exp.Expression, dialect: str, *, pretty: bool = True) -> tuple[str, list[str]]:
+    """SQL text in ``dialect`` plus what sqlglot could not translate exactly (for display)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    generator = Dialect.get_or_raise(dialect).generator(
+        pretty=pretty, unsupported_level=sqlglot.ErrorLevel.IGNORE
+    )
+    sql = generator.generate(query)
+    return sql, list(dict.fromkeys(generator.unsupported_messages))

@@ -109,9 +109,17 @@ def load_text(
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        context = exc.context or ""
+        # "while scanning a quoted scalar" / "a simple key" / "parsing a flow sequence": the problem is
+        # found later (often at the end of the file); the context mark is where the user must look.
+        use_context = exc.context_mark is not None and any(
+            k in context for k in ("quoted scalar", "simple key", "flow sequence", "flow mapping")
+        )
+        mark = exc.context_mark if use_context else (exc.problem_mark or exc.context_mark)
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = exc.problem or context or "invalid YAML"
+        if use_context:
+            problem = _explain(context, problem)
         if "nesting depth" in problem:
             problem = "YAML is nested too deeply"
         raise ConfigError(f"YAML syntax error: {problem}", location=loc) from None
@@ -123,6 +131,18 @@ def load_text(
         return None, smap
     builder = _Builder(smap, os.environ if env is None else env)
     return builder.build(node, (), 0), smap
+
+
+def _explain(context: str, problem: str) -> str:
+    if "quoted scalar" in context:
+        return f"unclosed quote ({problem})"
+    if "simple key" in context:
+        return f"{problem} (a missing ':' after a key?)"
+    if "flow sequence" in context:
+        return f"unclosed '[' ({problem})"
+    if "flow mapping" in context:
+        return f"unclosed '{{' ({problem})"
+    return f"{context}: {problem}"
 
 
 class _Builder:

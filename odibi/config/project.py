@@ -44,7 +44,7 @@ def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
     if not isinstance(data, dict):
         raise ConfigError(
             f"config must be a mapping of keys (project, connections, pipelines), not a {type(data).__name__}",
-            location=Location(smap.file, 1, 1),
+            location=smap.locate(()),
         )
     try:
         config = ProjectConfig.model_validate(data)
@@ -121,8 +121,22 @@ def _locate(err: dict, data: Any, smap: SourceMap) -> ConfigError:
         return ConfigError(message, location=smap.locate(path))
     if etype == "union_tag_not_found":
         return ConfigError(f"{where}: missing 'type' (the kind of connection)", location=smap.locate(path))
-    message = f"{where}: {err['msg']}" if where else err["msg"]
+    msg = _FRIENDLY.get(etype, err["msg"])
+    message = f"{where}: {msg}" if where else msg
     return ConfigError(message, location=smap.locate(path), hint=hint)
+
+
+_FRIENDLY = {
+    "model_type": "expected a mapping (key: value pairs)",
+    "model_attributes_type": "expected a mapping (key: value pairs)",
+    "dict_type": "expected a mapping (key: value pairs)",
+    "list_type": "expected a list",
+    "string_type": "expected a string",
+    "bool_parsing": "expected a boolean (true or false)",
+    "bool_type": "expected a boolean (true or false)",
+    "int_parsing": "expected an integer",
+    "int_type": "expected an integer",
+}
 
 
 def _value_at(data: Any, path: tuple) -> Any:

@@ -180,7 +180,7 @@ def _find_cycle(nodes: dict[str, NodeConfig], cyclic: set[str]) -> list[str]:
     while True:
         nxt = next(d for d in nodes[cur].depends_on if d in cyclic)
         if nxt in pos:
-            cycle = [*path[pos[nxt]:], nxt]
+            cycle = [*path[pos[nxt] :], nxt]
             return list(reversed(cycle))
         pos[nxt] = len(path)
         path.append(nxt)
