@@ -106,7 +106,7 @@ def run_project(
     valid = validate(config, pipeline=pipeline, node=node)
     name = engine or valid.engine
     registry.spec(name)
-    eng = registry.create(name)
+    eng = registry.create(name, **valid.project.config.options_for(name))
     try:
         return run_plan(valid.project, eng, valid.selection, valid.compiled, log=on_node)
     finally:

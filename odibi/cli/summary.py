@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 from rich.console import Console
 from rich.table import Table
+
+
+def _console() -> Console:
+    # rich assumes 80 columns when output is not a terminal (CI logs, pipes): give tables room instead
+    width = shutil.get_terminal_size((140, 24)).columns if os.isatty(1) else 140
+    return Console(soft_wrap=False, width=max(width, 100))
+
+
+def _short(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow"}
 
 
 def print_summary(result) -> None:
     """A per-node table (status, rows, time, detail) and a one-line total."""
-    console = Console(soft_wrap=False)
+    console = _console()
     table = Table(title=f"odibi run: {result.project} on {result.engine}", title_justify="left")
     for col, just in (("pipeline", "left"), ("node", "left"), ("status", "left"), ("rows", "right"),
-                      ("time", "right"), ("detail", "left")):  # fmt: skip
-        table.add_column(col, justify=just, overflow="fold")
+                      ("time", "right")):  # fmt: skip
+        table.add_column(col, justify=just, no_wrap=True)
+    table.add_column("detail", overflow="fold")
     for n in result.nodes:
-        detail = n.error or (f"wrote {n.written}" if n.written else "")
-        rows = "" if n.rows is None else f"{n.rows:,}"
+        detail = n.error or (f"wrote {_short(n.written)}" if n.written else "")
+        # a node that was neither materialized nor written stays a lazy view fused into its consumers;
+        # counting it would run it again, so we say so instead
+        rows = f"{n.rows:,}" if n.rows is not None else ("lazy" if n.status == "success" else "")
         table.add_row(
             n.pipeline, n.node, f"[{_STYLE[n.status]}]{n.status}[/]", rows, f"{n.duration_s:.2f}s", detail
         )
@@ -32,7 +53,7 @@ def print_summary(result) -> None:
 
 def print_plan(valid, engine: str) -> None:
     """What a run would do, layer by layer."""
-    console = Console(soft_wrap=False)
+    console = _console()
     console.print(f"dry run of {valid.project.config.project} on {engine}: nothing is executed")
     for pplan, names in valid.selection:
         console.print(f"pipeline [bold]{pplan.name}[/]")

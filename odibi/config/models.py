@@ -380,6 +380,43 @@ class LoggingConfig(OdibiModel):
     metadata: dict[str, Any] = Field(default_factory=dict, description="Extra fields on every log line.")
 
 
+class DuckDBOptions(OdibiModel):
+    """Settings of the DuckDB engine."""
+
+    threads: int | None = Field(None, ge=1, description="Worker threads (default: all cores).")
+    memory_limit: str | None = Field(None, description="Memory cap, e.g. '4GB'.", examples=["4GB"])
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="Other DuckDB settings (SET name = value)."
+    )
+
+
+class PandasOptions(OdibiModel):
+    """Settings of the pandas engine."""
+
+    threads: int | None = Field(None, ge=1, description="Threads of the in-process DuckDB that runs SQL.")
+
+
+class SparkOptions(OdibiModel):
+    """Settings of the Spark engine; an active session (Databricks) is reused and these are ignored."""
+
+    master: str | None = Field(
+        None, description="Spark master URL (default local[*]).", examples=["local[2]"]
+    )
+    remote: str | None = Field(
+        None, description="Spark Connect URL of a remote cluster.", examples=["sc://host:15002"]
+    )
+    app_name: str = Field("odibi", description="Spark application name.")
+    conf: dict[str, str] = Field(default_factory=dict, description="Spark configuration (spark.* keys).")
+
+
+class EngineOptions(OdibiModel):
+    """Per-engine settings, so a project moves from a laptop to a cluster by configuration alone."""
+
+    duckdb: DuckDBOptions | None = Field(None, description="DuckDB engine settings.")
+    pandas: PandasOptions | None = Field(None, description="pandas engine settings.")
+    spark: SparkOptions | None = Field(None, description="Spark engine settings.")
+
+
 class ProjectConfig(OdibiModel):
     """An odibi project: connections and an ordered list of pipelines."""
 
@@ -393,11 +430,17 @@ class ProjectConfig(OdibiModel):
     sql_dialect: Literal[SQL_DIALECTS] | None = Field(  # type: ignore[valid-type]
         None, description="Dialect the SQL in this file is written in (default: the engine's)."
     )
+    engine_options: EngineOptions | None = Field(None, description="Per-engine settings.")
     connections: dict[str, Connection] = Field(default_factory=dict, description="Named connections.")
     story: StoryConfig | None = Field(None, description="Run reports.")
     retry: RetryConfig | None = Field(None, description="Retries.")
     logging: LoggingConfig | None = Field(None, description="Logging.")
     pipelines: list[PipelineConfig] = Field(description="Pipelines, run in list order.", min_length=1)
+
+    def options_for(self, engine: str) -> dict[str, Any]:
+        """The settings of ``engine`` as keyword arguments (unset ones left out)."""
+        chosen = getattr(self.engine_options, engine, None) if self.engine_options else None
+        return chosen.model_dump(exclude_none=True) if chosen is not None else {}
 
     def read_dialect(self) -> str:
         """The dialect the config's SQL is written in (DESIGN.md §4)."""

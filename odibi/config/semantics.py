@@ -5,6 +5,7 @@ from __future__ import annotations
 from odibi.config.models import suggest
 from odibi.config.project import Project
 from odibi.errors import ConfigError, Problems
+from odibi.formats.options import OptionError, normalise, normalise_write
 
 LOGICAL_TYPES = {
     "int": "int", "integer": "int", "int32": "int", "int64": "int", "long": "int", "bigint": "int",
@@ -59,6 +60,20 @@ def check_semantics(project: Project, problems: Problems) -> None:
                 if io is None:
                     continue
                 check_connection(io.connection, (*base, key, "connection"), f"node '{node.name}' {key}")
+                fmt = io.format or infer_format(io.path)
+                if fmt and io.options:
+                    try:
+                        (normalise if key == "read" else normalise_write)(str(fmt), io.options)
+                    except OptionError as exc:
+                        problems.add(
+                            ConfigError(
+                                f"node '{node.name}' {key}: {exc}",
+                                location=smap.locate(
+                                    (*base, key, "options", *([exc.key] if exc.key else [])), key=True
+                                ),
+                                node=node.name,
+                            )
+                        )
                 if io.format is None and io.path and infer_format(io.path) is None:
                     problems.add(
                         ConfigError(

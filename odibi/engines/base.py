@@ -23,11 +23,16 @@ class Capability(str, Enum):
 
 @dataclass(frozen=True)
 class ReadSpec:
-    """A resolved read: where (an absolute path or URI), in which format, with which options."""
+    """A resolved read: where (an absolute path or URI), in which format, with which options.
+
+    ``schema`` (column → logical type) is decided once, before any engine reads, for formats whose types
+    engines would otherwise infer differently (CSV); every engine must read the columns as these types.
+    """
 
     uri: str
     format: str
     options: dict[str, Any] = field(default_factory=dict)
+    schema: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

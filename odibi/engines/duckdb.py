@@ -107,6 +107,49 @@ def logical_type(dtype: Any) -> str:
     return str(dtype)
 
 
+def table_function(spec: ReadSpec) -> str:
+    """The DuckDB table function that reads ``spec`` (also odibi's one CSV type inferrer)."""
+    path = literal(spec.uri)
+    if spec.format == "csv":
+        params = {"header": True, **_params("csv", spec.options, _CSV_READ, pandas_types=True)}
+        args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+        return f"read_csv({path}{args})"
+    if spec.format == "parquet":
+        params = _params("parquet", spec.options, _PARQUET_READ)
+        args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+        return f"read_parquet({path}{args})"
+    if spec.format == "json":
+        params = _params("json", spec.options, _JSON_READ)
+        args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+        return f"read_json({path}{args})"
+    raise NodeExecutionError(f"the duckdb engine cannot read format '{spec.format}' yet")
+
+
+_LOGICAL_FROM_DUCKDB = {
+    "TINYINT": "int", "SMALLINT": "int", "INTEGER": "int", "BIGINT": "int", "HUGEINT": "int",
+    "UTINYINT": "int", "USMALLINT": "int", "UINTEGER": "int", "UBIGINT": "int",
+    "FLOAT": "float", "DOUBLE": "float", "VARCHAR": "string", "BOOLEAN": "bool", "DATE": "date",
+    "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamp", "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMP_MS": "timestamp", "TIMESTAMP_S": "timestamp",
+}  # fmt: skip
+
+
+def sniff_schema(spec: ReadSpec) -> dict[str, str]:
+    """Column → logical type as DuckDB's sniffer infers them (only the header and a sample are read)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {table_function(spec)}").fetchall()
+    finally:
+        con.close()
+    out = {}
+    for name, typ, *_ in rows:
+        typ = str(typ).upper()
+        out[name] = "decimal" if typ.startswith("DECIMAL") else _LOGICAL_FROM_DUCKDB.get(typ, "string")
+    return out
+
+
 class DuckDBEngine:
     """Runs nodes in one in-memory DuckDB database per run."""
 
@@ -114,7 +157,14 @@ class DuckDBEngine:
     dialect = "duckdb"
     capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND})
 
-    def __init__(self, **config: Any) -> None:
+    def __init__(
+        self, *, threads: int | None = None, memory_limit: str | None = None, config: dict | None = None
+    ) -> None:
+        config = dict(config or {})
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         self._tmp = tempfile.mkdtemp(prefix="odibi-duckdb-")
         # DuckDB writes extensions and spill files under the home directory by default; keep them ours.
         config.setdefault("extension_directory", f"{self._tmp}/extensions")
@@ -126,20 +176,7 @@ class DuckDBEngine:
     # -- reads -----------------------------------------------------------------------------------
     def read_sql(self, spec: ReadSpec) -> str:
         """The DuckDB table function that reads ``spec``."""
-        path = literal(spec.uri)
-        if spec.format == "csv":
-            params = {"header": True, **_params("csv", spec.options, _CSV_READ, pandas_types=True)}
-            args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
-            return f"read_csv({path}{args})"
-        if spec.format == "parquet":
-            params = _params("parquet", spec.options, _PARQUET_READ)
-            args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
-            return f"read_parquet({path}{args})"
-        if spec.format == "json":
-            params = _params("json", spec.options, _JSON_READ)
-            args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
-            return f"read_json({path}{args})"
-        raise NodeExecutionError(f"the duckdb engine cannot read format '{spec.format}' yet")
+        return table_function(spec)
 
     def register_read(self, relation: str, spec: ReadSpec) -> None:
         source = self.read_sql(spec)

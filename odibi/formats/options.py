@@ -47,9 +47,43 @@ JSON_ALIASES: dict[str, str] = {
 
 ALIASES = {"csv": CSV_ALIASES, "parquet": PARQUET_ALIASES, "json": JSON_ALIASES}
 
+# canonical options that mean something when writing (the rest only apply to reading)
+WRITE_OPTIONS = {
+    "csv": {
+        "header",
+        "delimiter",
+        "quote",
+        "escape",
+        "date_format",
+        "timestamp_format",
+        "null_value",
+        "compression",
+    },
+    "parquet": {"compression"},
+    "json": {"compression", "date_format", "timestamp_format"},
+}
+
 
 class OptionError(ValueError):
     """An option that no engine understands (message names the valid ones)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def normalise_write(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Writer options under canonical names; a reader-only option is an :class:`OptionError`."""
+    canon = normalise(fmt, options)
+    allowed = WRITE_OPTIONS.get(fmt, set())
+    for original, key in zip(options, canon, strict=True):
+        if key not in allowed:
+            raise OptionError(
+                f"{fmt} option '{original}' applies to reading, not writing; "
+                f"writer options: {', '.join(sorted(allowed)) or 'none'}",
+                key=str(original),
+            )
+    return canon
 
 
 def normalise(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +97,8 @@ def normalise(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
             raise OptionError(
                 f"unknown {fmt} option '{key}'"
                 + (f" (did you mean '{near}'?)" if near else "")
-                + f"; known: {', '.join(sorted(set(table))) or 'none'}"
+                + f"; known: {', '.join(sorted(set(table))) or 'none'}",
+                key=str(key),
             )
         if canonical == "header" and not isinstance(value, bool):
             value = value == 0 if isinstance(value, int) else str(value).lower() in ("true", "1", "yes")

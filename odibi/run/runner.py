@@ -18,6 +18,7 @@ from odibi.config.semantics import infer_format
 from odibi.connections.resolve import resolve_path
 from odibi.engines.base import ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
+from odibi.formats.csv_infer import with_inferred_schema
 from odibi.plan.graph import PipelinePlan
 from odibi.run.checks import run_checks
 
@@ -144,7 +145,8 @@ def _read_spec(project: Project, read) -> ReadSpec:
     if read.path is None:
         raise NodeExecutionError("reading tables and queries needs a SQL connection, not supported yet")
     fmt = read.format or infer_format(read.path)
-    return ReadSpec(resolve_path(conn, read.path, project.root), str(fmt), dict(read.options))
+    spec = ReadSpec(resolve_path(conn, read.path, project.root), str(fmt), dict(read.options))
+    return with_inferred_schema(spec)
 
 
 def _write_spec(project: Project, write) -> WriteSpec:

@@ -65,7 +65,7 @@ def test_reading_a_node_not_depended_on_names_the_fix():
     )
     with pytest.raises(CompileError) as err:
         compile_project(load_project_text(text, "t.yaml"))
-    assert "does not depend on it" in err.value.message
+    assert "is not in its depends_on" in err.value.message
     assert "depends_on" in err.value.hint
     assert err.value.location.line == 17
 
