@@ -33,9 +33,17 @@ class ValidProject:
 
 
 def validate(
-    config: str | Path | Project, *, pipeline: str | None = None, node: str | None = None
+    config: str | Path | Project,
+    *,
+    pipeline: str | None = None,
+    node: str | None = None,
+    engine: str | None = None,
 ) -> ValidProject:
-    """Load and check a project; raises a ConfigError (or ConfigErrors with all of them)."""
+    """Load and check a project; raises a ConfigError (or ConfigErrors with all of them).
+
+    With ``engine``, every SQL step is also rendered in that engine's dialect, and a construct sqlglot
+    cannot translate faithfully is reported at its step, before anything runs.
+    """
     project = config if isinstance(config, Project) else load_project(config)
     problems = Problems()
     check_semantics(project, problems)
@@ -44,6 +52,11 @@ def validate(
     # run of `odibi validate` reports every mistake
     selection = select(plan, pipeline, node)
     compiled = compile_nodes(project, plan, selection, problems)
+    if engine is not None:
+        from odibi.compile.project import check_portable
+        from odibi.engines.registry import dialect_of
+
+        check_portable(compiled.values(), dialect_of(engine), engine, problems)
     problems.errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
     problems.raise_if_any()
     return ValidProject(project, plan, selection, compiled)
@@ -103,7 +116,7 @@ def run_project(
     from odibi.engines import registry
     from odibi.run.runner import run_plan
 
-    valid = validate(config, pipeline=pipeline, node=node)
+    valid = validate(config, pipeline=pipeline, node=node, engine=engine)
     name = engine or valid.engine
     registry.spec(name)
     eng = registry.create(name, **valid.project.config.options_for(name))

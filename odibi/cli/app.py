@@ -80,12 +80,19 @@ def validate(
     config: ConfigArg,
     pipeline: PipelineOpt = None,
     node: NodeOpt = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", "-e", help="Also check that this engine can run every SQL step.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
     """Check a project without running it: schema, references, cycles and every SQL step."""
     from odibi import api
 
-    valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node), fmt)
+    if engine:
+        from odibi.engines.registry import spec
+
+        _guard(lambda: spec(engine), fmt)
+    valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node, engine=engine), fmt)
     if fmt == "json":
         typer.echo("[]")
         return

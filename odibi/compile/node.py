@@ -29,6 +29,7 @@ class CompiledNode:
     input_name: str | None  # the relation `df` starts from (a read relation or the first dependency)
     query: exp.Query | None  # None: the node is its input, unchanged (a read-only node)
     reads: list[str] = field(default_factory=list)  # upstream node names the query reads
+    steps: list[tuple[exp.Query, SqlSource]] = field(default_factory=list)  # each SQL step, as written
 
     @property
     def read_relation(self) -> str:
@@ -64,6 +65,7 @@ def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Prob
     ctes: list[tuple[str, exp.Expression]] = []
     used_names: set[str] = {n.lower() for n in plan.nodes} | {"df"}
     reads: list[str] = []
+    written: list[tuple[exp.Query, SqlSource]] = []
     previous = input_name
     final: exp.Query | None = None
     failed = False
@@ -89,6 +91,7 @@ def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Prob
         try:
             query = parse_select(text, dialect, src)
             _bind_tables(query, src, plan, name, visible, previous, reads)
+            written.append((query.copy(), src))
             query = _hoist_ctes(query, si, used_names, ctes)
         except CompileError as err:
             problems.add(err)
@@ -105,7 +108,7 @@ def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Prob
         return None
     for cte_name, cte_query in reversed(ctes):
         final = _prepend_cte(final, cte_name, cte_query)
-    return CompiledNode(plan.name, name, node, input_name, final, list(dict.fromkeys(reads)))
+    return CompiledNode(plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written)
 
 
 def _prepend_cte(query: exp.Query, name: str, body: exp.Expression) -> exp.Query:

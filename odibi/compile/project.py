@@ -52,6 +52,19 @@ def describe(node: CompiledNode) -> str:
     return " | ".join(parts)
 
 
+def check_portable(nodes, dialect: str, engine: str, problems: Problems) -> None:
+    """Report every SQL step that ``dialect`` cannot express faithfully, located at the step."""
+    for node in nodes:
+        for query, src in node.steps:
+            try:
+                render(query, dialect, pretty=False)
+            except sqlglot.errors.UnsupportedError as exc:
+                reason = str(exc).strip().splitlines()[0]
+                problems.add(
+                    src.error(f"engine '{engine}' ({dialect} SQL) cannot run this step faithfully: {reason}")
+                )
+
+
 def render_node(node: CompiledNode, dialect: str, *, strict: bool = True) -> RenderedNode:
     """The node's SQL in ``dialect``.
 

@@ -94,3 +94,25 @@ def test_rendered_sql_parses_back_in_its_dialect(dialect):
     )
     [_, out] = _compile(steps, dialect=dialect)
     sqlglot.parse_one(out.sql, read=dialect)
+
+
+def test_validate_for_an_engine_flags_untranslatable_steps_at_their_line(tmp_path):
+    from odibi.api import validate
+    from odibi.compile.project import check_portable
+    from odibi.errors import Problems
+
+    cfg = tmp_path / "odibi.yaml"
+    cfg.write_text(
+        "project: x\npipelines:\n  - pipeline: p\n    nodes:\n      - name: a\n        transform:\n"
+        "          steps:\n            - SELECT 1 AS d, 2 AS x\n            - |\n"
+        "              SELECT d,\n"
+        "                SUM(x) OVER (ORDER BY d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS t\n"
+        "              FROM df\n"
+    )
+    valid = validate(cfg, engine="spark")  # Spark SQL can express it
+    problems = Problems()
+    check_portable(valid.compiled.values(), "tsql", "some_tsql_engine", problems)
+    [err] = problems.errors
+    assert (err.location.line, err.location.col) == (10, 15)
+    assert err.node == "a" and err.step == 1
+    assert "NULLS LAST" in err.message
