@@ -126,4 +126,48 @@ def run_project(
         eng.close()
 
 
-__all__ = ["OdibiError", "ValidProject", "compile_project", "load_project", "run_project", "validate"]
+def compare_engines(
+    config: str | Path | Project,
+    engines: list[str],
+    *,
+    pipeline: str | None = None,
+    node: str | None = None,
+    rel_tol: float = 1e-9,
+):
+    """Run the project on each engine into scratch folders and compare every output (portability check)."""
+    from odibi.engines import registry
+    from odibi.errors import UsageError
+    from odibi.run import compare
+    from odibi.run.runner import run_plan
+
+    if len(engines) < 2:
+        raise UsageError("--compare needs at least two engines, e.g. --compare duckdb,pandas")
+    for name in engines:
+        registry.spec(name)
+    valid = validate(config, pipeline=pipeline, node=node)
+    for name in engines:
+        validate(valid.project, pipeline=pipeline, node=node, engine=name)
+    root = valid.project.root
+    runs, redirects = {}, {}
+    for name in engines:
+        redirects[name] = compare.prepare(root, name)
+        eng = registry.create(name, **valid.project.config.options_for(name))
+        try:
+            runs[name] = run_plan(
+                valid.project, eng, valid.selection, valid.compiled, redirect=redirects[name]
+            )
+        finally:
+            eng.close()
+    outputs = compare.compare_outputs(redirects, root, rel_tol=rel_tol)
+    return compare.Comparison(runs, outputs)
+
+
+__all__ = [
+    "OdibiError",
+    "ValidProject",
+    "compare_engines",
+    "compile_project",
+    "load_project",
+    "run_project",
+    "validate",
+]

@@ -146,10 +146,18 @@ def run(
         bool, typer.Option("--dry-run", help="Validate and show the plan; run nothing.")
     ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG | INFO | WARNING | ERROR")] = "WARNING",
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            "--compare",
+            help="Portability check: run on these engines (e.g. duckdb,pandas,spark) into scratch folders "
+            "and compare every output.",
+        ),
+    ] = None,
 ) -> None:
     """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
     from odibi import api
-    from odibi.cli.summary import print_plan, print_summary
+    from odibi.cli.summary import print_comparison, print_plan, print_summary
 
     level = getattr(logging, log_level.upper(), None)
     if not isinstance(level, int):
@@ -163,6 +171,13 @@ def run(
             _guard(lambda: spec(engine))
         print_plan(valid, engine or valid.engine)
         return
+    if compare:
+        if engine:
+            _fail(_usage("give --engine or --compare, not both"))
+        engines = [e.strip() for e in compare.split(",") if e.strip()]
+        comparison = _guard(lambda: api.compare_engines(config, engines, pipeline=pipeline, node=node))
+        print_comparison(comparison)
+        raise typer.Exit(0 if comparison.ok else 1)
     result = _guard(lambda: api.run_project(config, engine=engine, pipeline=pipeline, node=node))
     print_summary(result)
     raise typer.Exit(0 if result.ok else 1)

@@ -62,3 +62,29 @@ def print_plan(valid, engine: str) -> None:
             members = [n for n in layer if n in wanted]
             if members:
                 console.print(f"  layer {i + 1}: {', '.join(members)}")
+
+
+def print_comparison(comparison) -> None:
+    """Each engine's run, then one line per output: agree, or what differs and the first differing rows."""
+    console = _console()
+    for result in comparison.runs.values():
+        print_summary(result)
+    table = Table(title="portability check", title_justify="left")
+    table.add_column("output", no_wrap=True)
+    table.add_column("engines", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("differences", overflow="fold")
+    for out in comparison.outputs:
+        verdict = "[green]agree[/]" if out.agree else "[bold red]differ[/]"
+        table.add_row(out.target, ", ".join(out.engines), verdict, "\n".join(out.differences))
+    console.print(table)
+    for out in comparison.outputs:
+        if out.examples:
+            console.print(f"first differing rows of {out.target} (sorted):")
+            for example in out.examples:
+                console.print(f"  {example}")
+    if not comparison.outputs:
+        console.print("no outputs were written, nothing to compare")
+    console.print(
+        "[green]engines agree[/]" if comparison.ok else "[bold red]engines disagree or a run failed[/]"
+    )

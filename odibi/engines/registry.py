@@ -30,9 +30,17 @@ BUILTIN: dict[str, EngineSpec] = {
 }
 
 
+_REGISTERED: dict[str, EngineSpec] = {}
+
+
+def register(name: str, target: str, dialect: str = "duckdb", install_hint: str = "") -> None:
+    """Register an engine programmatically ("module:Class"), as an entry point would."""
+    _REGISTERED[name] = EngineSpec(name, dialect, target, install_hint)
+
+
 def available() -> dict[str, EngineSpec]:
     """Built-in engines plus those registered by plugins."""
-    specs = dict(BUILTIN)
+    specs = {**BUILTIN, **_REGISTERED}
     for ep in entry_points(group="odibi.engines"):
         if ep.name not in specs:
             specs[ep.name] = EngineSpec(ep.name, "duckdb", ep.value)

@@ -8,6 +8,7 @@ branches go on.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
 from odibi.plan.graph import PipelinePlan
 from odibi.run.checks import run_checks
+
+Redirect = Callable[[str, str], str]  # (resolved location, "read" | "write") -> location to use
 
 
 @dataclass
@@ -67,8 +70,12 @@ def run_plan(
     selection: list[tuple[PipelinePlan, list[str]]],
     compiled: dict[tuple[str, str], CompiledNode],
     log=None,
+    redirect: Redirect | None = None,
 ) -> RunResult:
-    """Execute the selected nodes on ``engine``."""
+    """Execute the selected nodes on ``engine``.
+
+    ``redirect`` (used by the portability check) maps every resolved read/write location elsewhere.
+    """
     started = time.perf_counter()
     results: list[NodeResult] = []
     for pplan, names in selection:
@@ -87,7 +94,7 @@ def run_plan(
                 )
                 continue
             uses = len([c for c in consumers.get(name, []) if c in wanted])
-            result = _run_node(project, engine, node, uses)
+            result = _run_node(project, engine, node, uses, redirect)
             status[name] = result.status
             results.append(result)
             if log:
@@ -99,14 +106,16 @@ def _inputs(node: CompiledNode) -> list[str]:
     return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
 
 
-def _run_node(project: Project, engine, node: CompiledNode, uses: int) -> NodeResult:
+def _run_node(
+    project: Project, engine, node: CompiledNode, uses: int, redirect: Redirect | None
+) -> NodeResult:
     cfg = node.config
     started = time.perf_counter()
     result = NodeResult(node.pipeline, node.name, "success")
     stage = "read"
     try:
         if cfg.read is not None:
-            engine.register_read(node.read_relation, _read_spec(project, cfg.read))
+            engine.register_read(node.read_relation, _read_spec(project, cfg.read, redirect))
         stage = "transform"
         materialize = bool(cfg.cache or cfg.validation or uses > 1)
         if node.query is not None:
@@ -123,7 +132,7 @@ def _run_node(project: Project, engine, node: CompiledNode, uses: int) -> NodeRe
         result.columns = engine.columns(node.name)
         if cfg.write is not None:
             stage = "write"
-            spec = _write_spec(project, cfg.write)
+            spec = _write_spec(project, cfg.write, redirect)
             written = engine.write(node.name, spec)
             result.written = spec.uri if written is not None or cfg.write.mode != "ignore" else None
             result.rows = written
@@ -140,20 +149,24 @@ def _run_node(project: Project, engine, node: CompiledNode, uses: int) -> NodeRe
     return result
 
 
-def _read_spec(project: Project, read) -> ReadSpec:
+def _read_spec(project: Project, read, redirect: Redirect | None = None) -> ReadSpec:
     conn = project.config.connections[read.connection]
     if read.path is None:
         raise NodeExecutionError("reading tables and queries needs a SQL connection, not supported yet")
     fmt = read.format or infer_format(read.path)
-    spec = ReadSpec(resolve_path(conn, read.path, project.root), str(fmt), dict(read.options))
+    uri = resolve_path(conn, read.path, project.root)
+    if redirect is not None:
+        uri = redirect(uri, "read")
+    spec = ReadSpec(uri, str(fmt), dict(read.options))
     return with_inferred_schema(spec)
 
 
-def _write_spec(project: Project, write) -> WriteSpec:
+def _write_spec(project: Project, write, redirect: Redirect | None = None) -> WriteSpec:
     conn = project.config.connections[write.connection]
     if write.path is None:
         raise NodeExecutionError("writing tables needs a SQL connection, not supported yet")
     fmt = write.format or infer_format(write.path)
-    return WriteSpec(
-        resolve_path(conn, write.path, project.root), str(fmt), str(write.mode), dict(write.options)
-    )
+    uri = resolve_path(conn, write.path, project.root)
+    if redirect is not None:
+        uri = redirect(uri, "write")
+    return WriteSpec(uri, str(fmt), str(write.mode), dict(write.options))

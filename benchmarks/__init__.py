@@ -1,0 +1,1 @@
+"""odibi benchmarks: print a table, write JSON under benchmarks/results/ (numbers go in docs/performance.md)."""

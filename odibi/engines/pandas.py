@@ -1,0 +1,670 @@
+"""The pandas engine: nodes are pandas DataFrames; relational work runs in an in-process DuckDB over Arrow.
+
+Reads and writes use pandas (``read_csv`` / ``read_parquet`` / ``read_json``; ``to_csv`` / ``to_parquet``;
+JSON lines are written record by record so floats keep every digit). Each relation is kept as a DataFrame
+plus the Arrow table DuckDB scans (zero-copy ``con.register``), so SQL sees exactly the types it produced.
+
+Where pandas and DuckDB differ by nature, odibi decides once and this engine follows the DuckDB engine:
+
+- CSV type inference: values are read as text and typed with DuckDB's sniffer rules (``true``/``false``/
+  ``t``/``f`` → bool, integers without leading zeros → int, numbers → float, ``HH:MM:SS`` → time,
+  ``YYYY-MM-DD`` → date, ISO timestamps → timestamp, everything else string; only empty fields are NULL).
+- Integers and booleans with NULLs stay integers and booleans (pandas nullable ``Int64`` / ``boolean``),
+  dates are ``datetime.date`` objects, decimals keep precision (``ArrowDtype(decimal128)``), timestamps are
+  ``datetime64[us]``. DuckDB's HUGEINT (integer SUM) is narrowed to BIGINT, as on the DuckDB engine.
+- Written text (CSV, JSON) spells booleans, dates and timestamps the way DuckDB does.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob as _glob
+import gzip
+import json
+import os
+import re
+import shutil
+import tempfile
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.errors import NodeExecutionError
+from odibi.formats.options import OptionError, normalise
+from odibi.run.writes import stage
+
+# canonical option → pandas parameter (options handled specially map to None)
+_CSV_READ = {
+    "header": "header", "delimiter": "sep", "quote": "quotechar", "escape": "escapechar",
+    "null_value": "na_values", "encoding": "encoding", "skip_rows": "skiprows", "names": "names",
+    "comment": "comment", "compression": "compression",
+    "types": None, "infer_schema": None, "date_format": None, "timestamp_format": None,
+}  # fmt: skip
+_CSV_WRITE = {
+    "header": "header", "delimiter": "sep", "quote": "quotechar", "escape": "escapechar",
+    "null_value": "na_rep", "compression": "compression", "date_format": None, "timestamp_format": None,
+}  # fmt: skip
+_PARQUET_READ = {"hive_partitioning": None, "union_by_name": None}
+_PARQUET_WRITE = {"compression": "compression"}
+_JSON_READ = {"compression": "compression", "date_format": None, "timestamp_format": None, "lines": None}
+_JSON_WRITE = {"compression": None, "date_format": None, "timestamp_format": None}
+
+_INT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?")
+_TSTZ = re.compile(_TS.pattern + r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)")
+# DuckDB's JSON reader wants one timestamp format for the whole column: seconds, fractions all or none
+_JSON_TS = (
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"),
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+"),
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"),
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+"),
+)
+_BOOLS = {"true": True, "false": False, "t": True, "f": False}
+
+# type names users give in `types` / `dtype` (pandas or DuckDB spelling) → odibi's conversion
+_TYPE_NAMES = {
+    "str": "string", "string": "string", "object": "string", "varchar": "string", "text": "string",
+    "int": "int64", "int64": "int64", "bigint": "int64", "long": "int64", "int32": "int32",
+    "integer": "int32", "smallint": "int16", "int16": "int16", "float": "float64", "float64": "float64",
+    "double": "float64", "float32": "float32", "real": "float32", "bool": "bool", "boolean": "bool",
+    "date": "date", "timestamp": "timestamp", "datetime": "timestamp", "datetime64[ns]": "timestamp",
+    "datetime64[us]": "timestamp", "time": "time",
+}  # fmt: skip
+
+
+# logical types from ReadSpec.schema that map to exactly one pandas conversion
+_DECIDED = {"int": "int64", "float": "float64", "string": "string", "bool": "bool", "date": "date"}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _canon(fmt: str, options: dict[str, Any], table: dict[str, str | None]) -> dict[str, Any]:
+    """Options under canonical names; an option this engine cannot honour raises naming it."""
+    try:
+        canon = normalise(fmt, options)
+    except OptionError as exc:
+        raise NodeExecutionError(str(exc)) from None
+    for key in canon:
+        if key not in table:
+            raise NodeExecutionError(f"{fmt} option '{key}' is not supported by the pandas engine")
+    return canon
+
+
+def _compression(value: Any) -> Any:
+    text = str(value).lower()
+    if text in ("auto", "infer"):
+        return "infer"
+    if text in ("none", "uncompressed", ""):
+        return None
+    return text
+
+
+def csv_read_params(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """pandas ``read_csv`` keyword arguments for canonical-or-alias ``options``, plus the typing options."""
+    canon = _canon("csv", options, _CSV_READ)
+    kwargs: dict[str, Any] = {"header": 0, "dtype": str, "keep_default_na": False, "na_values": [""]}
+    typing: dict[str, Any] = {}
+    for key, value in canon.items():
+        target = _CSV_READ[key]
+        if target is None:
+            typing[key] = value
+        elif key == "header":
+            kwargs["header"] = 0 if value else None
+        elif key == "null_value":
+            kwargs["na_values"] = [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+        elif key == "escape":
+            if value and value != canon.get("quote", '"'):
+                kwargs["escapechar"] = value
+        elif key == "compression":
+            kwargs["compression"] = _compression(value)
+        elif key == "names":
+            kwargs["names"] = list(value)
+        else:
+            kwargs[target] = value
+    if "names" in kwargs and kwargs["header"] is None:
+        kwargs["header"] = None
+    return kwargs, typing
+
+
+def csv_write_params(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """pandas ``to_csv`` keyword arguments, plus the formatting options."""
+    canon = _canon("csv", options, _CSV_WRITE)
+    kwargs: dict[str, Any] = {"index": False, "header": True}
+    formats: dict[str, Any] = {}
+    for key, value in canon.items():
+        target = _CSV_WRITE[key]
+        if target is None:
+            formats[key] = value
+        elif key == "escape":
+            if value and value != canon.get("quote", '"'):
+                kwargs["escapechar"] = value
+                kwargs["doublequote"] = False
+        elif key == "compression":
+            kwargs["compression"] = _compression(value)
+        else:
+            kwargs[target] = value
+    return kwargs, formats
+
+
+# -- typing --------------------------------------------------------------------------------------
+
+
+def _all(values: pd.Series, pattern: re.Pattern) -> bool:
+    return bool(values.str.fullmatch(pattern.pattern).all())
+
+
+def _to_dates(col: pd.Series, fmt: str | None) -> pd.Series | None:
+    parsed = pd.to_datetime(col, format=fmt or "%Y-%m-%d", errors="coerce")
+    if (parsed.isna() & col.notna()).any():
+        return None
+    return pd.Series([None if pd.isna(v) else v.date() for v in parsed], index=col.index, dtype=object)
+
+
+def _to_timestamps(col: pd.Series, fmt: str | None, utc: bool = False) -> pd.Series | None:
+    parsed = pd.to_datetime(col, format=fmt or "ISO8601", errors="coerce", utc=utc)
+    if (parsed.isna() & col.notna()).any():
+        return None
+    return parsed.astype("datetime64[us, UTC]" if utc else "datetime64[us]")
+
+
+def _to_times(col: pd.Series) -> pd.Series:
+    return pd.Series(
+        [None if pd.isna(v) else _dt.time.fromisoformat(v) for v in col], index=col.index, dtype=object
+    )
+
+
+def _to_ints(col: pd.Series, dtype: str = "Int64") -> pd.Series:
+    return pd.Series(pd.array([None if pd.isna(v) else int(v) for v in col], dtype=dtype), index=col.index)
+
+
+def infer_column(col: pd.Series, typing: dict[str, Any], *, numbers: bool = True) -> pd.Series:
+    """Type a column of text the way DuckDB's sniffer does (see the module docstring)."""
+    values = col.dropna()
+    if values.empty:
+        return col
+    if numbers:
+        if values.str.lower().isin(list(_BOOLS)).all():
+            return pd.Series(
+                pd.array([None if pd.isna(v) else _BOOLS[v.lower()] for v in col], dtype="boolean"),
+                index=col.index,
+            )
+        if _all(values, _INT):
+            ints = [int(v) for v in values]
+            if all(-(2**63) <= v < 2**63 for v in ints):
+                return _to_ints(col)
+            return pd.to_numeric(col).astype("float64")
+        if _all(values, _FLOAT):
+            return pd.to_numeric(col).astype("float64")
+    if typing.get("date_format"):
+        got = _to_dates(col, typing["date_format"])
+        if got is not None:
+            return got
+    if typing.get("timestamp_format"):
+        got = _to_timestamps(col, typing["timestamp_format"])
+        if got is not None:
+            return got
+    if not numbers:  # JSON strings: dates and single-format timestamps only
+        if _all(values, _DATE):
+            got = _to_dates(col, None)
+            return col if got is None else got
+        if any(_all(values, pattern) for pattern in _JSON_TS):
+            got = _to_timestamps(col, None)
+            return col if got is None else got
+        return col
+    if _all(values, _TIME):
+        return _to_times(col)
+    if _all(values, _DATE):
+        got = _to_dates(col, None)
+        if got is not None:
+            return got
+    if _all(values, _TS):
+        got = _to_timestamps(col, None)
+        if got is not None:
+            return got
+    if _all(values, _TSTZ):
+        got = _to_timestamps(col, None, utc=True)
+        if got is not None:
+            return got
+    return col
+
+
+def convert_column(col: pd.Series, type_name: Any, typing: dict[str, Any]) -> pd.Series:
+    """Convert a text column to a type named by the user (pandas or DuckDB spelling)."""
+    name = str(type_name).strip().lower()
+    kind = _TYPE_NAMES.get(name)
+    dec = re.fullmatch(r"(decimal|numeric)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", name)
+    if dec:
+        arr = pa.array([None if pd.isna(v) else v for v in col], pa.string())
+        typ = pa.decimal128(int(dec.group(2)), int(dec.group(3)))
+        return pd.Series(arr.cast(typ), index=col.index, dtype=pd.ArrowDtype(typ))
+    if kind is None:
+        raise NodeExecutionError(f"csv option 'types': unknown type '{type_name}' for the pandas engine")
+    if kind == "string":
+        return col
+    try:
+        if kind in ("int64", "int32", "int16"):
+            return _to_ints(col, kind.capitalize())
+        if kind in ("float64", "float32"):
+            return pd.to_numeric(col).astype(kind)
+        if kind == "bool":
+            return pd.Series(
+                pd.array([None if pd.isna(v) else _BOOLS[v.strip().lower()] for v in col], dtype="boolean"),
+                index=col.index,
+            )
+        if kind == "time":
+            return _to_times(col)
+        got = (
+            _to_dates(col, typing.get("date_format"))
+            if kind == "date"
+            else _to_timestamps(col, typing.get("timestamp_format"))
+        )
+        if got is None:
+            raise ValueError(f"cannot parse values as {kind}")
+        return got
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NodeExecutionError(f"csv option 'types': cannot convert to {type_name}: {exc}") from None
+
+
+def _arrow_type_mapper(typ: pa.DataType) -> Any:
+    if pa.types.is_integer(typ):
+        return {
+            pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+            pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+            pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
+        }[typ]  # fmt: skip
+    if pa.types.is_boolean(typ):
+        return pd.BooleanDtype()
+    if pa.types.is_decimal(typ):
+        return pd.ArrowDtype(typ)
+    return None
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow → the engine's DataFrame: nullable ints/bools only where NULLs occur, dates as objects."""
+    frame = table.to_pandas(types_mapper=_arrow_type_mapper)
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if (
+            isinstance(dtype, pd.BooleanDtype | pd.core.arrays.integer.IntegerDtype)
+            and not frame[name].hasnans
+        ):
+            frame[name] = frame[name].astype(dtype.numpy_dtype)
+    return frame
+
+
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise NodeExecutionError(f"cannot hand this DataFrame to SQL: {exc}") from None
+
+
+def logical_type(typ: pa.DataType) -> str:
+    """Arrow type (what DuckDB sees) → odibi logical type."""
+    if pa.types.is_integer(typ) or pa.types.is_null(typ):  # DuckDB types a bare NULL as INTEGER
+        return "int"
+    if pa.types.is_floating(typ):
+        return "float"
+    if pa.types.is_decimal(typ):
+        return "decimal"
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        return "string"
+    if pa.types.is_boolean(typ):
+        return "bool"
+    if pa.types.is_date(typ):
+        return "date"
+    if pa.types.is_timestamp(typ):
+        return "timestamp"
+    if pa.types.is_time(typ):
+        return "time"
+    return str(typ)
+
+
+def pandas_logical_type(series: pd.Series) -> str:
+    """pandas dtype → odibi logical type (object columns by their values)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        return logical_type(dtype.pyarrow_dtype)
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "timestamp"
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return "string"
+    inferred = pd.api.types.infer_dtype(series, skipna=True)
+    return {
+        "string": "string", "date": "date", "datetime": "timestamp", "datetime64": "timestamp",
+        "decimal": "decimal", "boolean": "bool", "integer": "int", "floating": "float",
+        "mixed-integer-float": "float", "time": "time", "empty": "int",
+    }.get(inferred, "string")  # fmt: skip
+
+
+# -- text output in DuckDB's spelling ------------------------------------------------------------
+
+
+def _format_timestamp(value: Any) -> str:
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    if value.tzinfo is not None:
+        offset = value.utcoffset()
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        hh, mm = divmod(abs(minutes), 60)
+        text += f"{sign}{hh:02d}" + (f":{mm:02d}" if mm else "")
+    return text
+
+
+def _text_frame(frame: pd.DataFrame, formats: dict[str, Any], *, for_json: bool = False) -> pd.DataFrame:
+    """A copy with booleans, dates, times and timestamps as DuckDB writes them (NULLs kept)."""
+    out = frame.copy()
+    date_fmt, ts_fmt = formats.get("date_format"), formats.get("timestamp_format")
+    for name in out.columns:
+        col = out[name]
+        kind = pandas_logical_type(col)
+        if kind == "bool" and not for_json:
+            out[name] = pd.Series(
+                [None if pd.isna(v) else ("true" if v else "false") for v in col],
+                index=col.index,
+                dtype=object,
+            )
+        elif kind == "date":
+            out[name] = pd.Series(
+                [None if pd.isna(v) else v.strftime(date_fmt or "%Y-%m-%d") for v in col],
+                index=col.index,
+                dtype=object,
+            )
+        elif kind == "timestamp":
+            out[name] = pd.Series(
+                [
+                    None if pd.isna(v) else (v.strftime(ts_fmt) if ts_fmt else _format_timestamp(v))
+                    for v in col
+                ],
+                index=col.index,
+                dtype=object,
+            )
+        elif kind == "time":
+            out[name] = pd.Series(
+                [None if pd.isna(v) else v.isoformat() for v in col], index=col.index, dtype=object
+            )
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalar
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "tolist"):
+        return [_json_value(v) for v in value.tolist()]
+    if type(value).__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def _expand(uri: str) -> list[str]:
+    if any(ch in uri for ch in "*?["):
+        paths = sorted(_glob.glob(uri, recursive=True))
+        if not paths:
+            raise NodeExecutionError(f"no files match {uri}")
+        return paths
+    return [uri]
+
+
+class PandasEngine:
+    """Runs nodes as pandas DataFrames; SQL steps run in an in-process DuckDB over Arrow."""
+
+    name = "pandas"
+    dialect = "duckdb"
+    capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.PYTHON_PANDAS_UDF})
+
+    def __init__(self, **config: Any) -> None:
+        self._tmp = tempfile.mkdtemp(prefix="odibi-pandas-")
+        config.setdefault("extension_directory", f"{self._tmp}/extensions")
+        config.setdefault("temp_directory", f"{self._tmp}/spill")
+        self.con = duckdb.connect(config=config)
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.frames: dict[str, pd.DataFrame] = {}
+        self._arrow: dict[str, pa.Table] = {}
+
+    # -- the store -------------------------------------------------------------------------------
+    def _store(self, relation: str, table: pa.Table) -> None:
+        frame = to_pandas(table)
+        self.frames[relation] = frame
+        self._arrow[relation] = table
+        self.con.register(relation, table)
+
+    def put(self, relation: str, frame: pd.DataFrame) -> None:
+        """Register a DataFrame (e.g. a Python step's result) under ``relation``."""
+        self._store(relation, to_arrow(frame))
+
+    def frame(self, relation: str) -> pd.DataFrame:
+        """The relation as a pandas DataFrame."""
+        if relation not in self.frames:
+            raise NodeExecutionError(f"unknown relation '{relation}'")
+        return self.frames[relation]
+
+    def _query(self, sql: str) -> pa.Table:
+        result = self.con.execute(sql).arrow()
+        return result.read_all() if hasattr(result, "read_all") else result
+
+    # -- reads -----------------------------------------------------------------------------------
+    def read(self, spec: ReadSpec) -> pd.DataFrame:
+        """Read ``spec`` with pandas, typed as the DuckDB engine types it."""
+        if spec.format == "csv":
+            return self._read_csv(spec)
+        if spec.format == "parquet":
+            return self._read_parquet(spec)
+        if spec.format == "json":
+            return self._read_json(spec)
+        raise NodeExecutionError(f"the pandas engine cannot read format '{spec.format}' yet")
+
+    def _read_csv(self, spec: ReadSpec) -> pd.DataFrame:
+        kwargs, typing = csv_read_params(spec.options)
+        parts = [pd.read_csv(path, **kwargs) for path in _expand(spec.uri)]
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        if kwargs["header"] is None and "names" not in kwargs:
+            width = len(str(len(frame.columns) - 1))
+            frame.columns = [f"column{i:0{width}d}" for i in range(len(frame.columns))]
+        types = typing.get("types") or {}
+        if isinstance(types, list | tuple):
+            types = dict(zip(frame.columns, types, strict=False))
+        for name in types:
+            if name not in frame.columns:
+                raise NodeExecutionError(f"csv option 'types': no column '{name}'")
+        infer = typing.get("infer_schema", True)
+        # the types odibi decided once for every engine (odibi/formats/csv_infer.py); the local inference
+        # below is the fallback for types a logical name does not pin down (timestamps with or without
+        # a zone, decimals)
+        decided = spec.schema or {}
+        for name in frame.columns:
+            if name in types:
+                frame[name] = convert_column(frame[name], types[name], typing)
+            elif decided.get(name) in _DECIDED:
+                frame[name] = convert_column(frame[name], _DECIDED[decided[name]], typing)
+            elif infer:
+                frame[name] = infer_column(frame[name], typing)
+        return frame
+
+    def _read_parquet(self, spec: ReadSpec) -> pd.DataFrame:
+        canon = _canon("parquet", spec.options, _PARQUET_READ)
+        partitioning = "hive" if canon.get("hive_partitioning", True) else None
+        paths = _expand(spec.uri)
+        if canon.get("union_by_name") and os.path.isdir(spec.uri):
+            paths = sorted(_glob.glob(os.path.join(spec.uri, "**", "*.parquet"), recursive=True))
+        tables = [
+            pd.read_parquet(p, partitioning=partitioning) if os.path.isdir(p) else pd.read_parquet(p)
+            for p in paths
+        ]
+        return pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+
+    def _read_json(self, spec: ReadSpec) -> pd.DataFrame:
+        canon = _canon("json", spec.options, _JSON_READ)
+        compression = _compression(canon.get("compression", "infer"))
+        parts = []
+        for path in _expand(spec.uri):
+            lines = canon.get("lines")
+            if lines is None:  # DuckDB detects newline-delimited vs array; so do we
+                opener = gzip.open if str(path).endswith(".gz") else open
+                with opener(path, "rt", encoding="utf-8") as fh:
+                    head = fh.read(4096).lstrip()
+                lines = not head.startswith("[")
+            parts.append(
+                pd.read_json(
+                    path,
+                    lines=bool(lines),
+                    orient="records",
+                    dtype=False,
+                    dtype_backend="numpy_nullable",
+                    compression=compression,
+                )
+            )
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        for name in frame.columns:
+            col = frame[name]
+            if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
+                text = col.astype("str")
+                typed = infer_column(text, canon, numbers=False)
+                frame[name] = typed
+        return frame
+
+    def register_read(self, relation: str, spec: ReadSpec) -> None:
+        self.put(relation, self.read(spec))
+
+    # -- relational work -------------------------------------------------------------------------
+    def define(self, relation: str, sql: str, *, materialize: bool) -> None:
+        self._store(relation, self._query(_narrow_hugeint(self.con, sql)))
+
+    def alias(self, relation: str, source: str, *, materialize: bool) -> None:
+        if source not in self._arrow:
+            raise NodeExecutionError(f"unknown relation '{source}'")
+        self.frames[relation] = self.frames[source]
+        self._arrow[relation] = self._arrow[source]
+        self.con.register(relation, self._arrow[source])
+
+    def columns(self, relation: str) -> dict[str, str]:
+        if relation not in self._arrow:
+            raise NodeExecutionError(f"unknown relation '{relation}'")
+        return {f.name: logical_type(f.type) for f in self._arrow[relation].schema}
+
+    def scalar(self, sql: str) -> Any:
+        row = self.con.execute(sql).fetchone()
+        return None if row is None else row[0]
+
+    def count(self, relation: str) -> int:
+        return len(self.frame(relation))
+
+    def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
+        self.frame(relation)
+        return self._arrow[relation].slice(0, n).to_pylist()
+
+    # -- writes ----------------------------------------------------------------------------------
+    def write(self, relation: str, spec: WriteSpec) -> int | None:
+        frame = self.frame(relation)
+        if spec.format not in ("csv", "parquet", "json"):
+            raise NodeExecutionError(f"the pandas engine cannot write format '{spec.format}' yet")
+        writer = {"csv": self._write_csv, "parquet": self._write_parquet, "json": self._write_json}[
+            spec.format
+        ]
+        _ = writer  # options are checked before anything is staged
+        self._check_write_options(spec)
+        staged = stage(spec.uri, spec.mode)
+        if staged.skip:
+            return None
+        try:
+            if staged.appends_to_file:
+                existing = self.read(ReadSpec(str(staged.target), spec.format, _read_back_options(spec)))
+                frame = self._union_by_name(existing, frame)
+            writer(frame, str(staged.staging), spec.options)
+            staged.commit()
+        except BaseException:
+            staged.abort()
+            raise
+        return len(frame)
+
+    def _check_write_options(self, spec: WriteSpec) -> None:
+        table = {"csv": _CSV_WRITE, "parquet": _PARQUET_WRITE, "json": _JSON_WRITE}[spec.format]
+        _canon(spec.format, spec.options, table)
+
+    def _union_by_name(self, first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+        """``first UNION ALL BY NAME second`` with DuckDB's type unification (as the DuckDB engine appends)."""
+        self.con.register("__odibi_a", to_arrow(first))
+        self.con.register("__odibi_b", to_arrow(second))
+        try:
+            sql = "SELECT * FROM __odibi_a UNION ALL BY NAME SELECT * FROM __odibi_b"
+            return to_pandas(self._query(_narrow_hugeint(self.con, sql)))
+        finally:
+            self.con.unregister("__odibi_a")
+            self.con.unregister("__odibi_b")
+
+    def _write_csv(self, frame: pd.DataFrame, path: str, options: dict[str, Any]) -> None:
+        kwargs, formats = csv_write_params(options)
+        _text_frame(frame, formats).to_csv(path, **kwargs)
+
+    def _write_parquet(self, frame: pd.DataFrame, path: str, options: dict[str, Any]) -> None:
+        canon = _canon("parquet", options, _PARQUET_WRITE)
+        kwargs: dict[str, Any] = {"index": False}
+        if "compression" in canon:
+            kwargs["compression"] = _compression(canon["compression"])
+        frame.to_parquet(path, **kwargs)
+
+    def _write_json(self, frame: pd.DataFrame, path: str, options: dict[str, Any]) -> None:
+        # Records are serialised with the json module (not DataFrame.to_json, which rounds floats to at
+        # most 15 digits): DuckDB writes the shortest round-trip form, as Python's repr does.
+        canon = _canon("json", options, _JSON_WRITE)
+        compression = _compression(canon.get("compression", "infer"))
+        if compression == "infer":
+            compression = "gzip" if path.endswith(".gz") else None
+        if compression not in (None, "gzip"):
+            raise NodeExecutionError(
+                f"json option 'compression': '{compression}' is not supported by the pandas engine"
+            )
+        text = _text_frame(frame, canon, for_json=True)
+        names = [str(c) for c in text.columns]
+        opener = gzip.open if compression == "gzip" else open
+        with opener(path, "wt", encoding="utf-8", newline="\n") as fh:
+            for row in text.itertuples(index=False, name=None):
+                record = {k: _json_value(v) for k, v in zip(names, row, strict=True)}
+                fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            self.frames.clear()
+            self._arrow.clear()
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _narrow_hugeint(con: Any, sql: str) -> str:
+    """Cast HUGEINT columns (DuckDB's type for SUM of integers) to BIGINT, as the DuckDB engine does."""
+    described = con.execute(f"DESCRIBE {sql}").fetchall()
+    wide = [name for name, typ, *_ in described if str(typ).upper() in ("HUGEINT", "UHUGEINT")]
+    if not wide:
+        return sql
+    casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
+    return f"SELECT * REPLACE ({casts}) FROM ({sql})"
+
+
+def _read_back_options(spec: WriteSpec) -> dict[str, Any]:
+    """Options to read an existing output the way it was written (for append)."""
+    keep = {"sep", "delimiter", "delim", "quote", "escape", "header", "compression"}
+    return {k: v for k, v in spec.options.items() if str(k).lower() in keep}
