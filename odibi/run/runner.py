@@ -135,7 +135,8 @@ def _run_node(
             spec = _write_spec(project, cfg.write, redirect)
             written = engine.write(node.name, spec)
             result.written = spec.uri if written is not None or cfg.write.mode != "ignore" else None
-            result.rows = written
+            # an append to a single file rewrites old + new rows: report the node's own rows
+            result.rows = engine.count(node.name) if spec.mode == "append" else written
         if materialize:
             result.rows = engine.count(node.name)
     except OdibiError as exc:

@@ -145,7 +145,9 @@ def test_write_modes(make_project, engine, tmp_path, fmt):
 
     assert run(1, "overwrite").ok and values() == [1]
     assert run(2, "overwrite").ok and values() == [2]
-    assert run(3, "append").ok and sorted(values()) == [2, 3]
+    appended = run(3, "append")
+    assert appended.ok and sorted(values()) == [2, 3]
+    assert appended.nodes[0].rows == 1  # the node's own rows, not the file's total
     assert run(4, "ignore").ok and sorted(values()) == [2, 3]
     failed = run(5, "error")
     assert not failed.ok and "already exists" in failed.nodes[0].error
