@@ -18,3 +18,10 @@ def test_duckdb_api_that_ibis_needs_is_there():
 
     rel = duckdb.connect().sql("SELECT 1 AS x")
     assert hasattr(rel, "fetch_arrow_table") or hasattr(rel, "to_arrow_table")
+
+
+def test_pyspark_in_the_supported_range():
+    import pytest
+
+    pytest.importorskip("pyspark")
+    assert Version("3.5") <= Version(version("pyspark")) < Version("4.1")

@@ -1,0 +1,648 @@
+"""The Spark engine: nodes are Spark DataFrames registered as temporary views.
+
+An active session (Databricks, a notebook, a test fixture) is reused as it is; otherwise odibi builds one
+local session per process (:func:`shared_session`) and keeps it for later runs, because a session takes
+seconds to start. ``close()`` drops the views and caches the engine made and never stops a session it
+did not create itself (``SparkEngine(stop_session=True)`` stops a session it built).
+
+Spark writes directories of part files; odibi writes what the user named: a single file at the path
+(coalesced to one partition, written to a scratch folder beside the target, the part file moved into the
+staging entry of :func:`odibi.run.writes.stage`, then committed by rename), and a directory only when the
+target already is one. Readers and writers are tuned to give the values the DuckDB engine gives: RFC 4180
+quote escaping, 64-bit integers from CSV inference, ``yyyy-MM-dd HH:mm:ss`` timestamps in text output,
+nulls kept in JSON. Spark docs: https://spark.apache.org/docs/latest/sql-data-sources-csv.html
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.errors import EngineError, NodeExecutionError
+from odibi.formats.options import OptionError, normalise, normalise_write
+from odibi.run.writes import stage
+
+INSTALL_HINT = (
+    'pip install "odibi[spark]" (pyspark>=3.5,<4.1) and a Java 17 runtime (JAVA_HOME or java on PATH)'
+)
+
+# canonical option → Spark DataFrameReader/Writer option (None: handled by the engine itself)
+_CSV_READ = {
+    "header": "header", "delimiter": "sep", "quote": "quote", "escape": "escape",
+    "date_format": "dateFormat", "timestamp_format": "timestampFormat", "null_value": "nullValue",
+    "encoding": "encoding", "comment": "comment", "compression": None, "infer_schema": None,
+    "types": None, "names": None, "skip_rows": None,
+}  # fmt: skip
+_CSV_WRITE = {
+    "header": "header", "delimiter": "sep", "quote": "quote", "escape": "escape",
+    "date_format": "dateFormat", "timestamp_format": "timestampFormat", "null_value": "nullValue",
+    "compression": "compression", "encoding": "encoding",
+}  # fmt: skip
+_PARQUET_READ = {"union_by_name": "mergeSchema", "hive_partitioning": None, "compression": None}
+_PARQUET_WRITE = {"compression": "compression"}
+_JSON_READ = {"compression": None, "date_format": "dateFormat", "timestamp_format": "timestampFormat",
+              "lines": None}  # fmt: skip
+_JSON_WRITE = {
+    "compression": "compression",
+    "date_format": "dateFormat",
+    "timestamp_format": "timestampFormat",
+}
+
+# pandas / DuckDB type names users write in `types:` → Spark DDL types
+_TYPES = {
+    "str": "string", "string": "string", "object": "string", "varchar": "string", "text": "string",
+    "int": "bigint", "int64": "bigint", "bigint": "bigint", "long": "bigint", "int32": "int", "integer": "int",
+    "int16": "smallint", "smallint": "smallint", "int8": "tinyint", "tinyint": "tinyint",
+    "float": "double", "float64": "double", "double": "double", "float32": "float", "real": "float",
+    "bool": "boolean", "boolean": "boolean", "date": "date",
+    "datetime64[ns]": "timestamp_ntz", "datetime": "timestamp_ntz", "timestamp": "timestamp_ntz",
+    "timestamptz": "timestamp", "timestamp with time zone": "timestamp",
+}  # fmt: skip
+
+# strftime (DuckDB / pandas style) → Java DateTimeFormatter (Spark style)
+_STRFTIME = {
+    "%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "mm", "%S": "ss",
+    "%f": "SSSSSS", "%p": "a", "%b": "MMM", "%B": "MMMM", "%a": "EEE", "%A": "EEEE", "%j": "DDD",
+    "%z": "XX", "%Z": "z", "%%": "%",
+}  # fmt: skip
+
+# the text forms the DuckDB engine writes
+_DATE_TEXT = "yyyy-MM-dd"
+_TS_TEXT = "yyyy-MM-dd HH:mm:ss"
+
+_SHARED: Any = None  # the session odibi built in this process (reused by later engines)
+
+
+def _require_pyspark():
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession
+    except ModuleNotFoundError as exc:
+        raise EngineError(
+            f"the spark engine needs the Python package '{exc.name or 'pyspark'}', which is not installed",
+            hint=INSTALL_HINT,
+        ) from None
+    return SparkSession
+
+
+def _java_found() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def _quiet_log4j(tmp: str) -> str:
+    """A log4j2 configuration that prints only errors (Spark's default prints banners on stderr)."""
+    path = Path(tmp) / "log4j2.properties"
+    path.write_text(
+        "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
+        "appender.console.type = Console\nappender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n"
+    )
+    return str(path)
+
+
+def default_conf(tmp: str) -> dict[str, str]:
+    """The configuration of a local session odibi builds: small, quiet, UTC, DuckDB-like semantics."""
+    return {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.warehouse.dir": f"{tmp}/warehouse",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={tmp}/derby -Duser.timezone=UTC "
+        f"-Dlog4j2.configurationFile=file:{_quiet_log4j(tmp)}",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.driver.memory": "2g",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.catalogImplementation": "in-memory",
+        "spark.sql.adaptive.enabled": "true",
+        # strict casts and overflow errors, like DuckDB (the default from Spark 4.0)
+        "spark.sql.ansi.enabled": "true",
+        # naive timestamps, like DuckDB's TIMESTAMP; parquet timestamps as INT64 micros, not INT96
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+
+
+def shared_session(master: str | None = None, conf: dict[str, Any] | None = None):
+    """The session to use: the active one if any, else one local session per process (built once).
+
+    Tests and repeated runs in one process share it; it is stopped at interpreter exit. ``master`` and
+    ``conf`` apply only when the session is built here.
+    """
+    global _SHARED
+    SparkSession = _require_pyspark()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if _SHARED is not None and _alive(_SHARED):
+        return _SHARED
+    _SHARED = build_session(master, conf)
+    atexit.register(_stop_shared)
+    return _SHARED
+
+
+def build_session(master: str | None = None, conf: dict[str, Any] | None = None):
+    """A new local session (about 5-10 s to start)."""
+    SparkSession = _require_pyspark()
+    if not _java_found():
+        raise EngineError("the spark engine needs a Java runtime, and none was found", hint=INSTALL_HINT)
+    tmp = tempfile.mkdtemp(prefix="odibi-spark-")
+    os.environ.setdefault("PYSPARK_PYTHON", _python())
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.master(master or "local[2]").appName("odibi")
+    for key, value in {**default_conf(tmp), **{k: str(v) for k, v in (conf or {}).items()}}.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # JAVA_GATEWAY_EXITED and friends
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError(f"could not start a Spark session: {first}", hint=INSTALL_HINT) from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable
+
+
+def _alive(session) -> bool:
+    try:
+        return session.sparkContext._jsc is not None
+    except Exception:
+        return False
+
+
+def _stop_shared() -> None:
+    global _SHARED
+    if _SHARED is not None:
+        with contextlib.suppress(Exception):
+            _SHARED.stop()
+        _SHARED = None
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def java_pattern(pattern: str) -> str:
+    """A strftime pattern (``%Y-%m-%d``) as a Spark datetime pattern; Spark patterns pass through."""
+    if "%" not in pattern:
+        return pattern
+    out, i = [], 0
+    while i < len(pattern):
+        token = pattern[i : i + 2]
+        if token in _STRFTIME:
+            out.append(_STRFTIME[token])
+            i += 2
+            continue
+        ch = pattern[i]
+        out.append(f"'{ch}'" if ch.isalpha() else ("''" if ch == "'" else ch))
+        i += 1
+    return "".join(out)
+
+
+def logical_type(dtype: Any) -> str:
+    """Spark DataType → odibi logical type."""
+    from pyspark.sql import types as T
+
+    if isinstance(dtype, T.ByteType | T.ShortType | T.IntegerType | T.LongType):
+        return "int"
+    if isinstance(dtype, T.FloatType | T.DoubleType):
+        return "float"
+    if isinstance(dtype, T.DecimalType):
+        return "decimal"
+    if isinstance(dtype, T.StringType | T.VarcharType | T.CharType):
+        return "string"
+    if isinstance(dtype, T.BooleanType):
+        return "bool"
+    if isinstance(dtype, T.DateType):
+        return "date"
+    if isinstance(dtype, T.TimestampType | T.TimestampNTZType):
+        return "timestamp"
+    return dtype.simpleString()
+
+
+def _translate(
+    fmt: str, options: dict[str, Any], table: dict[str, str | None], *, write: bool = False
+) -> tuple[dict, dict]:
+    """(Spark options, canonical options the engine handles itself)."""
+    try:
+        canon = normalise_write(fmt, options) if write else normalise(fmt, options)
+    except OptionError as exc:
+        raise NodeExecutionError(str(exc)) from None
+    spark, own = {}, {}
+    for key, value in canon.items():
+        if key not in table:
+            raise NodeExecutionError(f"{fmt} option '{key}' is not supported by the spark engine")
+        target = table[key]
+        if target is None:
+            own[key] = value
+            continue
+        if key in ("date_format", "timestamp_format"):
+            value = java_pattern(str(value))
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        spark[target] = str(value) if not isinstance(value, str) else value
+    return spark, own
+
+
+class SparkEngine:
+    """Runs nodes as Spark DataFrames in one Spark session (reused when one is active)."""
+
+    name = "spark"
+    dialect = "spark"
+    capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.PYTHON_PANDAS_UDF})
+
+    def __init__(
+        self,
+        *,
+        session: Any = None,
+        master: str | None = None,
+        conf: dict[str, Any] | None = None,
+        stop_session: bool = False,
+    ) -> None:
+        _require_pyspark()
+        self._owned = False
+        if session is not None:
+            self.spark = session
+        elif stop_session:
+            from pyspark.sql import SparkSession
+
+            active = SparkSession.getActiveSession()
+            self.spark = active if active is not None else build_session(master, conf)
+            self._owned = active is None
+        else:
+            self.spark = shared_session(master, conf)
+        self._views: dict[str, Any] = {}  # relation → DataFrame (what this engine registered)
+        self._cached: list[Any] = []
+        self._ibis = None
+
+    # -- reads -----------------------------------------------------------------------------------
+    def read(self, spec: ReadSpec):
+        """The data at ``spec`` as a DataFrame."""
+        if spec.format == "csv":
+            return self._read_csv(spec)
+        if spec.format == "parquet":
+            opts, own = _translate("parquet", spec.options, _PARQUET_READ)
+            reader = self.spark.read.options(**opts)
+            if own.get("hive_partitioning") is False:
+                reader = reader.option("basePath", spec.uri) if Path(spec.uri).is_dir() else reader
+            return reader.parquet(spec.uri)
+        if spec.format == "json":
+            opts, own = _translate("json", spec.options, _JSON_READ)
+            if own.get("lines") is False:
+                opts["multiLine"] = "true"
+            return _json_temporal(self.spark.read.options(**opts).json(spec.uri), spec)
+        raise NodeExecutionError(f"the spark engine cannot read format '{spec.format}' yet")
+
+    def _read_csv(self, spec: ReadSpec):
+        from pyspark.sql import types as T
+
+        opts, own = _translate("csv", spec.options, _CSV_READ)
+        opts = {"header": "true", "escape": '"', **opts}
+        if own.get("compression") not in (None, "auto", "infer"):
+            opts["compression"] = str(own["compression"])
+        infer = own.get("infer_schema", True) is not False
+        opts["inferSchema"] = "true" if infer else "false"
+        skip = int(own.get("skip_rows") or 0)
+
+        def load(schema=None):
+            reader = self.spark.read.options(**opts)
+            if schema is not None:
+                reader = reader.schema(schema)
+            if skip:
+                lines = self.spark.sparkContext.textFile(spec.uri).zipWithIndex()
+                lines = lines.filter(lambda pair: pair[1] >= skip).map(lambda pair: pair[0])
+                return reader.csv(lines)
+            return reader.csv(spec.uri)
+
+        types = own.get("types") or {}
+        if types and not isinstance(types, dict):
+            raise NodeExecutionError("csv option 'types' must map column names to types on the spark engine")
+        if spec.schema is not None:
+            # odibi decided the columns and their types once (odibi.formats.csv_infer): read exactly those
+            fields = [
+                T.StructField(name, _schema_type(name, typ, types)) for name, typ in spec.schema.items()
+            ]
+            opts["inferSchema"] = "false"
+            opts["enforceSchema"] = "true"
+            return load(T.StructType(fields))
+        df = load()
+        if infer:
+            # DuckDB infers 64-bit integers: "int" is BIGINT on every engine
+            fields = [
+                T.StructField(f.name, T.LongType() if isinstance(f.dataType, T.IntegerType) else f.dataType)
+                for f in df.schema.fields
+            ]
+        else:
+            fields = list(df.schema.fields)
+        names = own.get("names")
+        if names:
+            names = list(names)
+            fields = [
+                T.StructField(names[i] if i < len(names) else f.name, f.dataType)
+                for i, f in enumerate(fields)
+            ]
+        if types:
+            known = {f.name for f in fields}
+            unknown = [c for c in types if c not in known]
+            if unknown:
+                raise NodeExecutionError(f"csv option 'types' names unknown column(s): {', '.join(unknown)}")
+            fields = [
+                T.StructField(f.name, _spark_type(types[f.name])) if f.name in types else f for f in fields
+            ]
+        schema = T.StructType(fields)
+        if schema != df.schema:
+            # read again with the decided schema, so Spark parses each column as its final type
+            opts["inferSchema"] = "false"
+            opts["enforceSchema"] = "true"
+            df = load(schema)
+        return df
+
+    def register_read(self, relation: str, spec: ReadSpec) -> None:
+        df = self.read(spec)
+        if spec.format in ("csv", "json"):
+            df = self._cache(df)  # re-parsing text is the expensive part: read it once
+        self._register(relation, df)
+
+    # -- relational work -------------------------------------------------------------------------
+    def _register(self, relation: str, df) -> None:
+        df.createOrReplaceTempView(relation)
+        self._views[relation] = df
+
+    def _cache(self, df):
+        df = df.cache()
+        self._cached.append(df)
+        return df
+
+    def define(self, relation: str, sql: str, *, materialize: bool) -> None:
+        df = self.spark.sql(sql)
+        if materialize:
+            df = self._cache(df)
+        self._register(relation, df)
+
+    def alias(self, relation: str, source: str, *, materialize: bool) -> None:
+        self.define(relation, f"SELECT * FROM {quote_ident(source)}", materialize=materialize)
+
+    def dataframe(self, relation: str):
+        """The relation as a Spark DataFrame."""
+        df = self._views.get(relation)
+        return df if df is not None else self.spark.table(quote_ident(relation))
+
+    def table(self, relation: str):
+        """The relation as an Ibis table expression (Ibis' pyspark backend, connected on first use)."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.pyspark.connect(self.spark)
+        return self._ibis.table(relation)
+
+    def columns(self, relation: str) -> dict[str, str]:
+        return {f.name: logical_type(f.dataType) for f in self.dataframe(relation).schema.fields}
+
+    def scalar(self, sql: str) -> Any:
+        rows = self.spark.sql(sql).take(1)
+        return rows[0][0] if rows else None
+
+    def count(self, relation: str) -> int:
+        return int(self.dataframe(relation).count())
+
+    def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
+        return [row.asDict(recursive=True) for row in self.dataframe(relation).limit(n).collect()]
+
+    # -- writes ----------------------------------------------------------------------------------
+    def write(self, relation: str, spec: WriteSpec) -> int | None:
+        if spec.format not in ("csv", "parquet", "json"):
+            raise NodeExecutionError(f"the spark engine cannot write format '{spec.format}' yet")
+        staged = stage(spec.uri, spec.mode)
+        if staged.skip:
+            return None
+        df = self.dataframe(relation)
+        if staged.appends_to_file:
+            back = ReadSpec(str(staged.target), spec.format, _read_back_options(spec))
+            if spec.format == "csv":  # read the old rows with the types odibi decides for CSV
+                from odibi.formats.csv_infer import with_inferred_schema
+
+                back = with_inferred_schema(back)
+            existing = self.read(back)
+            df = existing.unionByName(df, allowMissingColumns=True)
+        df, observed = _observe_count(df)
+        scratch = staged.staging.with_name(staged.staging.name + ".spark")
+        try:
+            writer = self._writer(df, spec)
+            writer.mode("overwrite").format(spec.format).save(str(scratch))
+            _single_file(scratch, staged.staging, spec, df)
+            staged.commit()
+        except BaseException:
+            staged.abort()
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return observed()
+
+    def _writer(self, df, spec: WriteSpec):
+        if spec.format == "csv":
+            opts, _ = _translate("csv", spec.options, _CSV_WRITE, write=True)
+            opts = {
+                "header": "true", "escape": '"', "dateFormat": _DATE_TEXT, "timestampFormat": _TS_TEXT,
+                "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false", **opts,
+            }  # fmt: skip
+            if "timestampFormat" not in _explicit(spec, "timestamp_format", "csv"):
+                df = _timestamps_as_text(df)
+        elif spec.format == "json":
+            opts, _ = _translate("json", spec.options, _JSON_WRITE, write=True)
+            opts = {
+                "ignoreNullFields": "false",
+                "dateFormat": _DATE_TEXT,
+                "timestampFormat": _TS_TEXT,
+                **opts,
+            }
+            if "timestampFormat" not in _explicit(spec, "timestamp_format", "json"):
+                df = _timestamps_as_text(df)
+            df = _decimals_as_doubles(df)
+        else:
+            opts, _ = _translate("parquet", spec.options, _PARQUET_WRITE, write=True)
+        return df.coalesce(1).write.options(**opts)
+
+    def close(self) -> None:
+        for relation in self._views:
+            try:
+                if self.spark.catalog.tableExists(relation) and _alive(self.spark):
+                    self.spark.catalog.dropTempView(relation)
+            except Exception:
+                pass
+        for df in self._cached:
+            with contextlib.suppress(Exception):
+                df.unpersist()
+        self._views.clear()
+        self._cached.clear()
+        if self._owned:
+            with contextlib.suppress(Exception):
+                self.spark.stop()
+
+
+def _decimals_as_doubles(df):
+    """JSON numbers from decimals as DuckDB writes them (3.0, not Spark's 3.00)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if not any(isinstance(f.dataType, T.DecimalType) for f in df.schema.fields):
+        return df
+    return df.select(
+        *[
+            F.col(quote_ident(f.name)).cast("double").alias(f.name)
+            if isinstance(f.dataType, T.DecimalType)
+            else F.col(quote_ident(f.name))
+            for f in df.schema.fields
+        ]
+    )
+
+
+def _json_temporal(df, spec: ReadSpec):
+    """Dates and timestamps in JSON text, as the DuckDB engine reads them (Spark's inference keeps strings).
+
+    DuckDB's sniffer decides (odibi's one inferrer); string columns it reads as date or timestamp are cast.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    strings = [f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType)]
+    if not strings or not Path(spec.uri).is_file():
+        return df
+    try:
+        from odibi.engines.duckdb import sniff_schema
+
+        decided = sniff_schema(ReadSpec(spec.uri, "json", {}))
+    except Exception:  # DuckDB cannot read it the same way: keep Spark's reading
+        return df
+    target = {"date": "date", "timestamp": "timestamp_ntz"}
+    casts = {c: target[decided[c]] for c in strings if decided.get(c) in target}
+    if not casts:
+        return df
+    return df.select(
+        *[
+            F.col(quote_ident(c)).cast(casts[c]).alias(c) if c in casts else F.col(quote_ident(c))
+            for c in df.columns
+        ]
+    )
+
+
+def _spark_type(t: Any):
+    from pyspark.sql import types as T
+
+    name = _TYPES.get(str(t).lower(), str(t))
+    try:
+        return T._parse_datatype_string(name)
+    except Exception:
+        raise NodeExecutionError(f"unknown column type '{t}' in csv option 'types'") from None
+
+
+_LOGICAL = {"int": "bigint", "float": "double", "string": "string", "bool": "boolean", "date": "date",
+            "timestamp": "timestamp_ntz", "decimal": "decimal(38,10)"}  # fmt: skip
+
+
+def _schema_type(name: str, logical: str, types: dict[str, Any]):
+    """The Spark type for a decided logical column type (a user's exact type wins, e.g. decimal(10,2))."""
+    if name in types:
+        return _spark_type(types[name])
+    return _spark_type(_LOGICAL.get(logical, "string"))
+
+
+def _explicit(spec: WriteSpec, key: str, fmt: str) -> set[str]:
+    try:
+        canon = normalise(fmt, spec.options)
+    except OptionError:
+        return set()
+    return {"timestampFormat"} if key in canon else set()
+
+
+def _timestamps_as_text(df):
+    """Timestamps as DuckDB writes them: ``2024-01-02 03:04:05`` plus the fraction without trailing zeros."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    cols = []
+    changed = False
+    for f in df.schema.fields:
+        c = F.col(quote_ident(f.name))
+        if isinstance(f.dataType, T.TimestampType | T.TimestampNTZType):
+            micros = F.date_format(c, "yyyy-MM-dd HH:mm:ss.SSSSSS")
+            text = F.regexp_replace(F.regexp_replace(micros, "0+$", ""), r"\.$", "")
+            cols.append(text.alias(f.name))
+            changed = True
+        else:
+            cols.append(c)
+    return df.select(*cols) if changed else df
+
+
+def _observe_count(df):
+    """Count the rows as they are written (no second pass); returns (df, a getter for the count)."""
+    try:
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
+        obs = Observation(f"odibi_{uuid.uuid4().hex[:8]}")
+        observed = df.observe(obs, F.count(F.lit(1)).alias("rows"))
+    except Exception:
+        return df, lambda: None
+
+    def get() -> int | None:
+        try:
+            value = obs.get.get("rows")
+        except Exception:
+            return None
+        return int(value) if value is not None else None
+
+    return observed, get
+
+
+def _single_file(scratch: Path, staging: Path, spec: WriteSpec, df) -> None:
+    """Move the one part file Spark wrote to ``staging`` (a file), or create an empty output."""
+    parts = sorted(p for p in scratch.iterdir() if p.name.startswith("part-") and not p.name.endswith(".crc"))
+    parts = [p for p in parts if p.stat().st_size > 0] or parts[:1]
+    if len(parts) > 1:
+        raise NodeExecutionError(f"spark wrote {len(parts)} files where one was expected")
+    if parts:
+        os.replace(parts[0], staging)
+        if spec.format == "csv" and staging.stat().st_size == 0:
+            _write_header(staging, spec, df)
+        return
+    if spec.format == "csv":
+        _write_header(staging, spec, df)
+    else:
+        staging.write_bytes(b"")
+
+
+def _write_header(path: Path, spec: WriteSpec, df) -> None:
+    """An empty result as CSV: the header line alone (as the DuckDB engine writes it)."""
+    canon = normalise("csv", spec.options)
+    if canon.get("header", True) is False:
+        path.write_text("", encoding="utf-8")
+        return
+    sep = str(canon.get("delimiter", ","))
+    path.write_text(sep.join(df.columns) + "\n", encoding="utf-8")
+
+
+def _read_back_options(spec: WriteSpec) -> dict[str, Any]:
+    """Options to read an existing output the way it was written (for append)."""
+    keep = {"sep", "delimiter", "delim", "quote", "escape", "header", "compression", "lines"}
+    return {k: v for k, v in spec.options.items() if str(k).lower() in keep}
+
+
+__all__ = ["SparkEngine", "build_session", "logical_type", "shared_session"]
