@@ -30,6 +30,7 @@ class CompiledNode:
     query: exp.Query | None  # None: the node is its input, unchanged (a read-only node)
     reads: list[str] = field(default_factory=list)  # upstream node names the query reads
     steps: list[tuple[exp.Query, SqlSource]] = field(default_factory=list)  # each SQL step, as written
+    dialect: str = "duckdb"  # the dialect the node's SQL was written in
 
     @property
     def read_relation(self) -> str:
@@ -55,11 +56,11 @@ def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Prob
     steps = list(node.transform.steps) if node.transform else []
     if not steps:
         if node.read is not None:
-            return CompiledNode(plan.name, name, node, input_name, None)
+            return CompiledNode(plan.name, name, node, input_name, None, dialect=dialect)
         if input_name is None:
-            return CompiledNode(plan.name, name, node, None, None)
+            return CompiledNode(plan.name, name, node, None, None, dialect=dialect)
         query = exp.select("*").from_(exp.to_table(input_name))
-        return CompiledNode(plan.name, name, node, input_name, query, [input_name])
+        return CompiledNode(plan.name, name, node, input_name, query, [input_name], dialect=dialect)
 
     visible = plan.upstream(name)
     ctes: list[tuple[str, exp.Expression]] = []
@@ -108,7 +109,9 @@ def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Prob
         return None
     for cte_name, cte_query in reversed(ctes):
         final = _prepend_cte(final, cte_name, cte_query)
-    return CompiledNode(plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written)
+    return CompiledNode(
+        plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written, dialect=dialect
+    )
 
 
 def _prepend_cte(query: exp.Query, name: str, body: exp.Expression) -> exp.Query:

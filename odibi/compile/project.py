@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 
+from odibi.compile.fidelity import preserve_meaning
 from odibi.compile.node import CompiledNode, compile_node
 from odibi.compile.sql import render, render_lenient
 from odibi.errors import CompileError, Problems
@@ -57,7 +58,7 @@ def check_portable(nodes, dialect: str, engine: str, problems: Problems) -> None
     for node in nodes:
         for query, src in node.steps:
             try:
-                render(query, dialect, pretty=False)
+                render(preserve_meaning(query, node.dialect, dialect), dialect, pretty=False)
             except sqlglot.errors.UnsupportedError as exc:
                 reason = str(exc).strip().splitlines()[0]
                 problems.add(
@@ -73,11 +74,12 @@ def render_node(node: CompiledNode, dialect: str, *, strict: bool = True) -> Ren
     """
     if node.query is None:
         return RenderedNode(node.pipeline, node.name, describe(node), None)
+    query = preserve_meaning(node.query, node.dialect, dialect)
     if not strict:
-        sql, warnings = render_lenient(node.query, dialect)
+        sql, warnings = render_lenient(query, dialect)
         return RenderedNode(node.pipeline, node.name, describe(node), sql, warnings)
     try:
-        sql = render(node.query, dialect)
+        sql = render(query, dialect)
     except sqlglot.errors.UnsupportedError as exc:
         raise CompileError(
             f"cannot express this node's SQL in {dialect}: {exc}", pipeline=node.pipeline, node=node.name
