@@ -397,7 +397,11 @@ class PandasOptions(OdibiModel):
 
 
 class SparkOptions(OdibiModel):
-    """Settings of the Spark engine; an active session (Databricks) is reused and these are ignored."""
+    """Settings of the Spark engine.
+
+    With ``remote`` odibi connects to that Spark Connect server. Otherwise an active session (Databricks,
+    a notebook) is reused as it is, and ``master`` / ``conf`` only shape a local session odibi builds.
+    """
 
     master: str | None = Field(
         None, description="Spark master URL (default local[*]).", examples=["local[2]"]

@@ -27,6 +27,8 @@ class ReadSpec:
 
     ``schema`` (column → logical type) is decided once, before any engine reads, for formats whose types
     engines would otherwise infer differently (CSV); every engine must read the columns as these types.
+    One value goes beyond the logical types: ``timestamp_tz``, a timestamp whose text carries an offset,
+    which engines convert to UTC (it is reported as ``timestamp``).
     """
 
     uri: str

@@ -129,7 +129,7 @@ _LOGICAL_FROM_DUCKDB = {
     "TINYINT": "int", "SMALLINT": "int", "INTEGER": "int", "BIGINT": "int", "HUGEINT": "int",
     "UTINYINT": "int", "USMALLINT": "int", "UINTEGER": "int", "UBIGINT": "int",
     "FLOAT": "float", "DOUBLE": "float", "VARCHAR": "string", "BOOLEAN": "bool", "DATE": "date",
-    "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamp", "TIMESTAMP_NS": "timestamp",
+    "TIMESTAMP": "timestamp", "TIMESTAMP WITH TIME ZONE": "timestamp_tz", "TIMESTAMP_NS": "timestamp",
     "TIMESTAMP_MS": "timestamp", "TIMESTAMP_S": "timestamp",
 }  # fmt: skip
 

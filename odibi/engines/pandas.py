@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError
@@ -290,6 +291,14 @@ def _arrow_type_mapper(typ: pa.DataType) -> Any:
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow → the engine's DataFrame: nullable ints/bools only where NULLs occur, dates as objects."""
     frame = table.to_pandas(types_mapper=_arrow_type_mapper)
+    for field in table.schema:
+        if pa.types.is_floating(field.type):
+            column = table.column(field.name)
+            has_nan = pc.any(pc.is_nan(column)).as_py() if len(column) else False
+            if column.null_count and has_nan:
+                # NULL and NaN are different values; numpy float64 would merge them (and pandas' own
+                # Float64 turns NaN into NA), so this column stays Arrow-backed
+                frame[field.name] = pd.Series(column.to_pandas(types_mapper=pd.ArrowDtype), index=frame.index)
     for name in frame.columns:
         dtype = frame[name].dtype
         if (

@@ -5,6 +5,17 @@ local session per process (:func:`shared_session`) and keeps it for later runs, 
 seconds to start. ``close()`` drops the views and caches the engine made and never stops a session it
 did not create itself (``SparkEngine(stop_session=True)`` stops a session it built).
 
+The settings come from the config (``engine_options: {spark: {master, remote, app_name, conf}}``), so a
+project moves from a laptop to a cluster by configuration alone. ``remote: "sc://host:15002"`` runs on a
+Spark Connect server (:func:`remote_session`, one client session per URL and process, reused like the
+local one; it wins over an active local session, since the config names where to run). A Connect session
+has no JVM in this process: no ``sparkContext``, and columns, observations and type parsing come from
+``pyspark.sql.connect``; the engine picks them per DataFrame, so local and Connect sessions coexist in one
+process. Limits on Connect: the CSV option ``skip_rows`` needs the RDD API and is refused; and writes
+still finish on the local filesystem (Spark writes a scratch folder, odibi moves the part file into
+place), so they work when the server shares this machine's filesystem (a server on the same host) and
+need remote paths for a remote cluster (a later issue).
+
 Spark writes directories of part files; odibi writes what the user named: a single file at the path
 (coalesced to one partition, written to a scratch folder beside the target, the part file moved into the
 staging entry of :func:`odibi.run.writes.stage`, then committed by rename), and a directory only when the
@@ -21,6 +32,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +90,18 @@ _DATE_TEXT = "yyyy-MM-dd"
 _TS_TEXT = "yyyy-MM-dd HH:mm:ss"
 
 _SHARED: Any = None  # the session odibi built in this process (reused by later engines)
+_REMOTE: dict[str, Any] = {}  # Spark Connect URL → the client session odibi opened to it in this process
+
+# DuckDB-like SQL semantics: runtime settings, applied to local sessions and to Spark Connect sessions
+_SQL_SEMANTICS = {
+    "spark.sql.session.timeZone": "UTC",
+    # strict casts and overflow errors, like DuckDB (the default from Spark 4.0)
+    "spark.sql.ansi.enabled": "true",
+    # naive timestamps, like DuckDB's TIMESTAMP; parquet timestamps as INT64 micros, not INT96
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+}
 
 
 def _require_pyspark():
@@ -114,7 +138,7 @@ def _quiet_log4j(tmp: str) -> str:
 def default_conf(tmp: str) -> dict[str, str]:
     """The configuration of a local session odibi builds: small, quiet, UTC, DuckDB-like semantics."""
     return {
-        "spark.sql.session.timeZone": "UTC",
+        **_SQL_SEMANTICS,
         "spark.sql.warehouse.dir": f"{tmp}/warehouse",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={tmp}/derby -Duser.timezone=UTC "
         f"-Dlog4j2.configurationFile=file:{_quiet_log4j(tmp)}",
@@ -128,20 +152,14 @@ def default_conf(tmp: str) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.sql.catalogImplementation": "in-memory",
         "spark.sql.adaptive.enabled": "true",
-        # strict casts and overflow errors, like DuckDB (the default from Spark 4.0)
-        "spark.sql.ansi.enabled": "true",
-        # naive timestamps, like DuckDB's TIMESTAMP; parquet timestamps as INT64 micros, not INT96
-        "spark.sql.timestampType": "TIMESTAMP_NTZ",
-        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
     }
 
 
-def shared_session(master: str | None = None, conf: dict[str, Any] | None = None):
+def shared_session(master: str | None = None, conf: dict[str, Any] | None = None, app_name: str = "odibi"):
     """The session to use: the active one if any, else one local session per process (built once).
 
-    Tests and repeated runs in one process share it; it is stopped at interpreter exit. ``master`` and
-    ``conf`` apply only when the session is built here.
+    Tests and repeated runs in one process share it; it is stopped at interpreter exit. ``master``,
+    ``conf`` and ``app_name`` apply only when the session is built here.
     """
     global _SHARED
     SparkSession = _require_pyspark()
@@ -150,12 +168,12 @@ def shared_session(master: str | None = None, conf: dict[str, Any] | None = None
         return active
     if _SHARED is not None and _alive(_SHARED):
         return _SHARED
-    _SHARED = build_session(master, conf)
+    _SHARED = build_session(master, conf, app_name)
     atexit.register(_stop_shared)
     return _SHARED
 
 
-def build_session(master: str | None = None, conf: dict[str, Any] | None = None):
+def build_session(master: str | None = None, conf: dict[str, Any] | None = None, app_name: str = "odibi"):
     """A new local session (about 5-10 s to start)."""
     SparkSession = _require_pyspark()
     if not _java_found():
@@ -163,7 +181,7 @@ def build_session(master: str | None = None, conf: dict[str, Any] | None = None)
     tmp = tempfile.mkdtemp(prefix="odibi-spark-")
     os.environ.setdefault("PYSPARK_PYTHON", _python())
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = SparkSession.builder.master(master or "local[2]").appName("odibi")
+    builder = SparkSession.builder.master(master or "local[2]").appName(app_name or "odibi")
     for key, value in {**default_conf(tmp), **{k: str(v) for k, v in (conf or {}).items()}}.items():
         builder = builder.config(key, value)
     try:
@@ -175,17 +193,159 @@ def build_session(master: str | None = None, conf: dict[str, Any] | None = None)
     return session
 
 
+CONNECT_HINT = (
+    'Spark Connect needs the client packages: pip install "odibi[spark]" (pyspark[connect]: grpcio, '
+    "grpcio-status, googleapis-common-protos, pandas, pyarrow), and a Spark Connect server at the URL"
+)
+
+
+def remote_session(url: str, conf: dict[str, Any] | None = None, app_name: str = "odibi"):
+    """The Spark Connect session to ``url``: one per URL and process, reused by later engines.
+
+    ``conf`` (runtime ``spark.sql.*``-style settings; static ones belong to the server) is applied each
+    time, on top of odibi's SQL semantics (UTC, ANSI, naive timestamps). The sessions are released at
+    interpreter exit; the server is never stopped.
+    """
+    session = _REMOTE.get(url)
+    if session is not None and (not _alive(session) or _unanswered(session) is not None):
+        _release(session)  # the server restarted or expired the session: open a new one
+        session = None
+    if session is None:
+        session = build_remote_session(url, app_name)
+        if not _REMOTE:
+            atexit.register(stop_remote_sessions)
+        _REMOTE[url] = session
+    _apply_conf(session, url, conf)
+    return session
+
+
+def build_remote_session(url: str, app_name: str = "odibi"):
+    """A new Spark Connect client session to ``url`` (checked to answer within a few seconds).
+
+    Built with ``pyspark.sql.connect``'s own builder (``SparkSession.builder.remote(url)``), not the
+    classic one: the classic builder switches the whole process to Connect mode (``SPARK_CONNECT_MODE_ENABLED``)
+    and refuses to run beside a local session, which would break other engines in the same process.
+    """
+    _require_pyspark()
+    if not str(url).startswith("sc://"):
+        raise EngineError(
+            f"spark option 'remote' must be a Spark Connect URL (sc://host:port), not '{url}'",
+            hint="e.g. engine_options: {spark: {remote: 'sc://localhost:15002'}}",
+        )
+    import pyspark
+
+    if int(pyspark.__version__.split(".")[0]) < 4:
+        raise EngineError(
+            f"Spark Connect in odibi needs pyspark 4.0 or later (this is {pyspark.__version__})",
+            hint='pip install "odibi[spark]" "pyspark>=4.0,<4.1"',
+        )
+    try:
+        from pyspark.sql.connect.utils import check_dependencies
+
+        check_dependencies("odibi.engines.spark")  # names the missing package and the version it needs
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except Exception as exc:  # ImportError / PySparkImportError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError(
+            f"the spark engine cannot use Spark Connect here: {first}", hint=CONNECT_HINT
+        ) from None
+    target = url
+    if app_name and "user_agent=" not in url:
+        # a Connect client cannot name the server's application; its user agent is what the server logs
+        target = f"{url.rstrip('/')}{'' if '/;' in url else '/'};user_agent={app_name}"
+    session = ConnectSession.builder.remote(target).create()
+    error = _unanswered(session)
+    if error is not None:
+        _release(session)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise EngineError(
+            f"could not reach the Spark Connect server at {url}: {first[:300]}",
+            hint="is the Spark Connect server running there? (engine_options.spark.remote names it)",
+        )
+    return session
+
+
+def _unanswered(session) -> Exception | None:
+    """The error of one round trip to the server, or None when it answered.
+
+    Bounded to a few seconds: the client's own retry policy waits about 10 minutes for a server.
+    """
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    client = session.client
+    policies = client.get_retry_policies()
+    client.set_retry_policies([DefaultPolicy(max_retries=4, max_backoff=2000)])
+    try:
+        # a session call (the server answers ``version`` even for a session it released)
+        session.conf.get("spark.sql.session.timeZone")
+    except Exception as exc:
+        return exc
+    finally:
+        client.set_retry_policies(policies)
+    return None
+
+
+def _release(session) -> None:
+    """Release a Connect session without waiting on a server that may be gone."""
+    with contextlib.suppress(Exception):
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+
+        session.client.set_retry_policies([DefaultPolicy(max_retries=1, max_backoff=500)])
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        # pyspark 4.0 reports a failed release through the deprecated logger.warn
+        warnings.simplefilter("ignore", DeprecationWarning)
+        session.stop()
+
+
+def _apply_conf(session, url: str, conf: dict[str, Any] | None) -> None:
+    for key, value in {**_SQL_SEMANTICS, **{k: str(v) for k, v in (conf or {}).items()}}.items():
+        try:
+            session.conf.set(key, value)
+        except Exception as exc:
+            if key not in (conf or {}):
+                continue  # a server that fixes one of odibi's defaults keeps its own
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineError(
+                f"the Spark Connect session at {url} refused the setting '{key}': {first[:300]}",
+                hint="static settings (memory, master, jars) belong to the server's own configuration",
+            ) from None
+
+
+def stop_remote_sessions() -> None:
+    """Release every Spark Connect session odibi opened (the servers keep running)."""
+    sessions = list(_REMOTE.values())
+    _REMOTE.clear()
+    for session in sessions:
+        _release(session)
+
+
 def _python() -> str:
     import sys
 
     return sys.executable
 
 
+def is_connect(obj: Any) -> bool:
+    """Is ``obj`` (a session or DataFrame) a Spark Connect one, with no JVM in this process?"""
+    return type(obj).__module__.startswith("pyspark.sql.connect.")
+
+
 def _alive(session) -> bool:
     try:
+        if is_connect(session):
+            return not session.is_stopped
         return session.sparkContext._jsc is not None
     except Exception:
         return False
+
+
+def _functions(df):
+    """``pyspark.sql.functions`` for ``df``'s kind (Connect columns cannot mix with local ones)."""
+    if is_connect(df):
+        from pyspark.sql.connect import functions
+    else:
+        from pyspark.sql import functions
+    return functions
 
 
 def _stop_shared() -> None:
@@ -274,21 +434,41 @@ class SparkEngine:
         *,
         session: Any = None,
         master: str | None = None,
+        remote: str | None = None,
+        app_name: str = "odibi",
         conf: dict[str, Any] | None = None,
         stop_session: bool = False,
     ) -> None:
+        """The keywords are :class:`odibi.config.models.SparkOptions` (``engine_options.spark``).
+
+        ``session``: use this session as it is. ``remote``: a Spark Connect URL (``sc://host:15002``); the
+        client session is shared per URL in this process and never stopped by ``close()``.
+        ``stop_session=True``: a session of this engine's own, stopped (Connect: released) by ``close()``.
+        """
         _require_pyspark()
+        if master and remote:
+            raise EngineError(
+                "spark options 'master' and 'remote' exclude each other: a Spark Connect server has its own master",
+                hint="keep 'remote' to run on a Spark Connect server, or 'master' for a session in this process",
+            )
         self._owned = False
         if session is not None:
             self.spark = session
+        elif remote:
+            if stop_session:
+                self.spark = build_remote_session(remote, app_name)
+                self._owned = True
+                _apply_conf(self.spark, remote, conf)
+            else:
+                self.spark = remote_session(remote, conf, app_name)
         elif stop_session:
             from pyspark.sql import SparkSession
 
             active = SparkSession.getActiveSession()
-            self.spark = active if active is not None else build_session(master, conf)
+            self.spark = active if active is not None else build_session(master, conf, app_name)
             self._owned = active is None
         else:
-            self.spark = shared_session(master, conf)
+            self.spark = shared_session(master, conf, app_name)
         self._views: dict[str, Any] = {}  # relation → DataFrame (what this engine registered)
         self._cached: list[Any] = []
         self._ibis = None
@@ -327,6 +507,11 @@ class SparkEngine:
             if schema is not None:
                 reader = reader.schema(schema)
             if skip:
+                if is_connect(self.spark):
+                    raise NodeExecutionError(
+                        "csv option 'skip_rows' is not supported on Spark Connect yet (it needs the RDD API)",
+                        hint="use 'comment' to skip marked lines, or run on a local session",
+                    )
                 lines = self.spark.sparkContext.textFile(spec.uri).zipWithIndex()
                 lines = lines.filter(lambda pair: pair[1] >= skip).map(lambda pair: pair[0])
                 return reader.csv(lines)
@@ -338,7 +523,8 @@ class SparkEngine:
         if spec.schema is not None:
             # odibi decided the columns and their types once (odibi.formats.csv_infer): read exactly those
             fields = [
-                T.StructField(name, _schema_type(name, typ, types)) for name, typ in spec.schema.items()
+                T.StructField(name, _schema_type(name, typ, types, self.spark))
+                for name, typ in spec.schema.items()
             ]
             opts["inferSchema"] = "false"
             opts["enforceSchema"] = "true"
@@ -365,7 +551,8 @@ class SparkEngine:
             if unknown:
                 raise NodeExecutionError(f"csv option 'types' names unknown column(s): {', '.join(unknown)}")
             fields = [
-                T.StructField(f.name, _spark_type(types[f.name])) if f.name in types else f for f in fields
+                T.StructField(f.name, _spark_type(types[f.name], self.spark)) if f.name in types else f
+                for f in fields
             ]
         schema = T.StructType(fields)
         if schema != df.schema:
@@ -442,11 +629,15 @@ class SparkEngine:
                 back = with_inferred_schema(back)
             existing = self.read(back)
             df = existing.unionByName(df, allowMissingColumns=True)
-        df, observed = _observe_count(df)
+        df, opts = self._prepare(df, spec)
+        # observe last: on Spark Connect, asking an observed DataFrame for its schema before the write
+        # loses the observed metrics (seen with 4.0.5)
+        observed_df, observed = _observe_count(df)
         scratch = staged.staging.with_name(staged.staging.name + ".spark")
         try:
-            writer = self._writer(df, spec)
-            writer.mode("overwrite").format(spec.format).save(str(scratch))
+            observed_df.coalesce(1).write.options(**opts).mode("overwrite").format(spec.format).save(
+                str(scratch)
+            )
             _single_file(scratch, staged.staging, spec, df)
             staged.commit()
         except BaseException:
@@ -456,7 +647,8 @@ class SparkEngine:
             shutil.rmtree(scratch, ignore_errors=True)
         return observed()
 
-    def _writer(self, df, spec: WriteSpec):
+    def _prepare(self, df, spec: WriteSpec):
+        """The DataFrame to write (text forms DuckDB writes) and the writer options."""
         if spec.format == "csv":
             opts, _ = _translate("csv", spec.options, _CSV_WRITE, write=True)
             opts = {
@@ -478,7 +670,7 @@ class SparkEngine:
             df = _decimals_as_doubles(df)
         else:
             opts, _ = _translate("parquet", spec.options, _PARQUET_WRITE, write=True)
-        return df.coalesce(1).write.options(**opts)
+        return df, opts
 
     def close(self) -> None:
         for relation in self._views:
@@ -499,8 +691,9 @@ class SparkEngine:
 
 def _decimals_as_doubles(df):
     """JSON numbers from decimals as DuckDB writes them (3.0, not Spark's 3.00)."""
-    from pyspark.sql import functions as F
     from pyspark.sql import types as T
+
+    F = _functions(df)
 
     if not any(isinstance(f.dataType, T.DecimalType) for f in df.schema.fields):
         return df
@@ -519,8 +712,9 @@ def _json_temporal(df, spec: ReadSpec):
 
     DuckDB's sniffer decides (odibi's one inferrer); string columns it reads as date or timestamp are cast.
     """
-    from pyspark.sql import functions as F
     from pyspark.sql import types as T
+
+    F = _functions(df)
 
     strings = [f.name for f in df.schema.fields if isinstance(f.dataType, T.StringType)]
     if not strings or not Path(spec.uri).is_file():
@@ -543,25 +737,28 @@ def _json_temporal(df, spec: ReadSpec):
     )
 
 
-def _spark_type(t: Any):
+def _spark_type(t: Any, session: Any = None):
+    """A type name as a Spark DataType (parsed by ``session``'s Spark: a Connect one asks its server)."""
     from pyspark.sql import types as T
 
     name = _TYPES.get(str(t).lower(), str(t))
     try:
+        if session is not None and is_connect(session):
+            return session._parse_ddl(name)
         return T._parse_datatype_string(name)
     except Exception:
         raise NodeExecutionError(f"unknown column type '{t}' in csv option 'types'") from None
 
 
 _LOGICAL = {"int": "bigint", "float": "double", "string": "string", "bool": "boolean", "date": "date",
-            "timestamp": "timestamp_ntz", "decimal": "decimal(38,10)"}  # fmt: skip
+            "timestamp": "timestamp_ntz", "timestamp_tz": "timestamp_ltz", "decimal": "decimal(38,10)"}  # fmt: skip
 
 
-def _schema_type(name: str, logical: str, types: dict[str, Any]):
+def _schema_type(name: str, logical: str, types: dict[str, Any], session: Any = None):
     """The Spark type for a decided logical column type (a user's exact type wins, e.g. decimal(10,2))."""
     if name in types:
-        return _spark_type(types[name])
-    return _spark_type(_LOGICAL.get(logical, "string"))
+        return _spark_type(types[name], session)
+    return _spark_type(_LOGICAL.get(logical, "string"), session)
 
 
 def _explicit(spec: WriteSpec, key: str, fmt: str) -> set[str]:
@@ -574,8 +771,9 @@ def _explicit(spec: WriteSpec, key: str, fmt: str) -> set[str]:
 
 def _timestamps_as_text(df):
     """Timestamps as DuckDB writes them: ``2024-01-02 03:04:05`` plus the fraction without trailing zeros."""
-    from pyspark.sql import functions as F
     from pyspark.sql import types as T
+
+    F = _functions(df)
 
     cols = []
     changed = False
@@ -594,9 +792,11 @@ def _timestamps_as_text(df):
 def _observe_count(df):
     """Count the rows as they are written (no second pass); returns (df, a getter for the count)."""
     try:
-        from pyspark.sql import Observation
-        from pyspark.sql import functions as F
-
+        if is_connect(df):
+            from pyspark.sql.connect.observation import Observation
+        else:
+            from pyspark.sql import Observation
+        F = _functions(df)
         obs = Observation(f"odibi_{uuid.uuid4().hex[:8]}")
         observed = df.observe(obs, F.count(F.lit(1)).alias("rows"))
     except Exception:
@@ -645,4 +845,13 @@ def _read_back_options(spec: WriteSpec) -> dict[str, Any]:
     return {k: v for k, v in spec.options.items() if str(k).lower() in keep}
 
 
-__all__ = ["SparkEngine", "build_session", "logical_type", "shared_session"]
+__all__ = [
+    "SparkEngine",
+    "build_remote_session",
+    "build_session",
+    "is_connect",
+    "logical_type",
+    "remote_session",
+    "shared_session",
+    "stop_remote_sessions",
+]
