@@ -15,7 +15,9 @@ from sqlglot import exp
 
 
 def _cast(node: exp.Expression, to: str) -> exp.Expression:
-    return exp.Cast(this=node, to=exp.DataType.build(to))
+    # TIMESTAMP_NTZ is named explicitly: on Spark a bare TIMESTAMP follows spark.sql.timestampType,
+    # which odibi's local sessions set to NTZ but Databricks leaves at LTZ
+    return exp.Cast(this=node, to=exp.DataType.build(to, dialect="spark"))
 
 
 def _spark_date_add_is_a_date(node: exp.Expression) -> exp.Expression | None:
@@ -26,11 +28,36 @@ def _spark_date_add_is_a_date(node: exp.Expression) -> exp.Expression | None:
 
 
 def _duckdb_interval_arithmetic_is_a_timestamp(node: exp.Expression) -> exp.Expression | None:
-    """In DuckDB, DATE ± INTERVAL is a TIMESTAMP; in Spark it stays a DATE."""
+    """In DuckDB, DATE ± INTERVAL is a (naive) TIMESTAMP; in Spark it stays a DATE."""
     arithmetic = isinstance(node, exp.Add | exp.Sub) and not isinstance(node.parent, exp.Cast)
     if arithmetic and (isinstance(node.expression, exp.Interval) or isinstance(node.this, exp.Interval)):
-        return _cast(node.copy(), "TIMESTAMP")
+        return _cast(node.copy(), "TIMESTAMP_NTZ")
     return None
+
+
+def _duckdb_date_trunc_is_a_naive_timestamp(node: exp.Expression) -> exp.Expression | None:
+    """DuckDB's date_trunc gives a naive TIMESTAMP, even of a DATE; Spark's gives a zoned TIMESTAMP_LTZ,
+    and sqlglot writes date_trunc of a DATE as Spark's trunc(), which gives a DATE."""
+    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc) and not isinstance(node.parent, exp.Cast):
+        return _cast(node.copy(), "TIMESTAMP_NTZ")
+    return None
+
+
+def _spark_date_trunc_is_a_zoned_timestamp(node: exp.Expression) -> exp.Expression | None:
+    """Spark's date_trunc gives a TIMESTAMP_LTZ (an instant, UTC in odibi) and its trunc() a DATE;
+    DuckDB's date_trunc gives a naive TIMESTAMP for both."""
+    if isinstance(node.parent, exp.Cast) or not isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
+        return None
+    copy = node.copy()
+    unit = copy.args.get("unit")
+    if isinstance(unit, exp.Literal | exp.Var):
+        # Spark takes format-like units ('MM', 'YY', 'MON', ...) that other dialects do not know
+        name = _SPARK_TRUNC_UNITS.get(unit.name.upper(), unit.name.upper())
+        copy.set("unit", exp.Literal.string(name) if isinstance(unit, exp.Literal) else exp.var(name))
+    return _cast(copy, "TIMESTAMPTZ" if isinstance(node, exp.TimestampTrunc) else "DATE")
+
+
+_SPARK_TRUNC_UNITS = {"MM": "MONTH", "MON": "MONTH", "YY": "YEAR", "YYYY": "YEAR", "Q": "QUARTER"}
 
 
 def _duckdb_floor_keeps_its_type(node: exp.Expression) -> exp.Expression | None:
@@ -79,6 +106,13 @@ def _is(*dialects: str) -> Callable[[str], bool]:
 RULES: tuple[Rule, ...] = (
     Rule("spark date_add is a date", "spark", _not("spark"), _spark_date_add_is_a_date),
     Rule("spark floor is a bigint", "spark", _not("spark"), _spark_floor_is_a_bigint),
+    Rule("spark date_trunc is zoned", "spark", _not("spark"), _spark_date_trunc_is_a_zoned_timestamp),
+    Rule(
+        "duckdb date_trunc is naive",
+        "duckdb",
+        _is("spark", "databricks"),
+        _duckdb_date_trunc_is_a_naive_timestamp,
+    ),
     Rule(
         "duckdb date ± interval is a timestamp",
         "duckdb",

@@ -46,7 +46,9 @@ pipelines:
                      concat_ws('-', nvl(name, 'anon'), CAST(id AS STRING)) AS tag,
                      substring(nvl(name, 'anon'), 1, 2) AS pre,
                      round(nvl(amount, 0D), 1) AS amount0,
-                     upper(trim(nvl(name, ''))) AS up
+                     upper(trim(nvl(name, ''))) AS up,
+                     date_trunc('MON', to_date(day_text)) AS month_start,
+                     trunc(to_date(day_text), 'MM') AS month_date
               FROM src
         write: {{connection: o, path: spark_funcs.parquet}}
 """
@@ -77,7 +79,8 @@ pipelines:
                      name ILIKE 'A%' AS starts_a,
                      regexp_matches(coalesce(name, ''), '^[bc]') AS b_or_c,
                      floor(amount / 2) AS half_floor,
-                     list_value(1, 2, 3)[2] AS second
+                     list_value(1, 2, 3)[2] AS second,
+                     date_trunc('month', CAST(day_text AS DATE)) AS month_start
               FROM src
         write: {{connection: o, path: duck_funcs.parquet}}
 """
@@ -109,6 +112,8 @@ def _expected_spark() -> pd.DataFrame:
                 float(Decimal(str(a)).quantize(Decimal("0.1"), ROUND_HALF_UP)) for a in s.amount.fillna(0)
             ],
             "up": s.name.fillna("").str.strip().str.upper(),
+            "month_start": [pd.Timestamp(x.year, x.month, 1) for x in day],
+            "month_date": [dt.date(x.year, x.month, 1) for x in day],
         }
     )
 
@@ -128,6 +133,7 @@ def _expected_duckdb() -> pd.DataFrame:
             "b_or_c": [str(n if not pd.isna(n) else "")[:1] in ("b", "c") for n in s.name],
             "half_floor": [None if pd.isna(a) else float(a // 2) for a in s.amount],
             "second": [2] * len(s),
+            "month_start": [pd.Timestamp(x.year, x.month, 1) for x in day],
         }
     )
 
@@ -137,6 +143,8 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, dt.date)).any():
             out[col] = out[col].map(lambda v: None if v is None or pd.isna(v) else pd.Timestamp(v))
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):  # an instant: compare its UTC wall time
+            out[col] = out[col].dt.tz_convert("UTC").dt.tz_localize(None)
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].astype("datetime64[us]")
     return out.sort_values("id").reset_index(drop=True).astype(object).where(out.notna(), None)
@@ -146,10 +154,11 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
 TYPES = {
     "spark_funcs.parquet": {"id": "int", "who": "string", "size": "string", "d": "date", "next_week": "date",
                             "days_left": "int", "ym": "string", "tag": "string", "pre": "string",
-                            "amount0": "float", "up": "string"},
+                            "amount0": "float", "up": "string", "month_start": "timestamp",
+                            "month_date": "date"},
     "duck_funcs.parquet": {"id": "int", "who": "string", "ym": "string", "days_left": "int",
                            "later": "timestamp", "d": "date", "starts_a": "bool", "b_or_c": "bool",
-                           "half_floor": "float", "second": "int"},
+                           "half_floor": "float", "second": "int", "month_start": "timestamp"},
 }  # fmt: skip
 
 
