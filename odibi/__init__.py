@@ -13,6 +13,10 @@ _API = {"load_project", "validate", "compile_project", "run_project"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "transform":
+        from odibi.transforms import transform
+
+        return transform
     if name in _API:
         from odibi import api
 
@@ -20,4 +24,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'odibi' has no attribute {name!r}")
 
 
-__all__ = ["__version__", *sorted(_API)]
+__all__ = ["__version__", "transform", *sorted(_API)]

@@ -51,6 +51,7 @@ def validate(
     # compile even when the graph has problems (cyclic nodes are left out of the order), so that one
     # run of `odibi validate` reports every mistake
     selection = select(plan, pipeline, node)
+    _load_transforms(project, problems)
     compiled = compile_nodes(project, plan, selection, problems)
     if engine is not None:
         from odibi.compile.project import check_portable
@@ -60,6 +61,19 @@ def validate(
     problems.errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
     problems.raise_if_any()
     return ValidProject(project, plan, selection, compiled)
+
+
+def _load_transforms(project: Project, problems: Problems) -> None:
+    """Import the project's ``transform_modules`` (their errors are located at the module's line)."""
+    modules = project.config.transform_modules
+    if not modules:
+        return
+    from odibi.transforms import load_modules
+
+    try:
+        load_modules(modules, project.root, lambda i: project.source.locate(("transform_modules", i)))
+    except OdibiError as err:
+        problems.add(err)  # type: ignore[arg-type]
 
 
 def compile_project(

@@ -197,6 +197,21 @@ def schema(
         typer.echo(text, nl=False)
 
 
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the new project.")] = Path("."),
+    name: Annotated[str | None, typer.Option("--name", help="Project name (default: the folder's).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a small runnable starter project (odibi.yaml, its JSON Schema for editors, a CSV)."""
+    from odibi.cli.init_project import init_project
+
+    written = _guard(lambda: init_project(directory, name, force))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: odibi run {directory / 'odibi.yaml'}")
+
+
 def main() -> None:
     """Console entry point."""
     app()

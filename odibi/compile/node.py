@@ -8,15 +8,35 @@ and ``odibi compile`` prints one readable statement per node.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot import exp
 
+from odibi import transforms
+from odibi.compile import ops
 from odibi.compile.sql import SqlSource, parse_select, position, table_references
-from odibi.config.models import NodeConfig, SqlStep, suggest
+from odibi.config.models import FunctionStep, NodeConfig, SqlStep, suggest
 from odibi.config.project import Project
 from odibi.errors import CompileError, Problems
 from odibi.plan.graph import PipelinePlan, node_path
+from odibi.transforms import Transform
+
+
+@dataclass
+class StepPlan:
+    """One transform step as compiled: SQL (parsed), an operation, or a Python function."""
+
+    index: int
+    kind: str  # "sql" | "operation" | "function"
+    src: SqlSource
+    query: exp.Query | None = None  # SQL as written (df unbound); operations: built when possible
+    operation: Any = None  # the operation step model
+    transform: Transform | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    pandas_on_spark: bool = False
 
 
 @dataclass
@@ -27,10 +47,13 @@ class CompiledNode:
     name: str
     config: NodeConfig
     input_name: str | None  # the relation `df` starts from (a read relation or the first dependency)
-    query: exp.Query | None  # None: the node is its input, unchanged (a read-only node)
+    query: exp.Query | None  # None: the node is its input unchanged, or is built at run time (deferred)
     reads: list[str] = field(default_factory=list)  # upstream node names the query reads
     steps: list[tuple[exp.Query, SqlSource]] = field(default_factory=list)  # each SQL step, as written
     dialect: str = "duckdb"  # the dialect the node's SQL was written in
+    plan_steps: list[StepPlan] = field(default_factory=list)
+    deferred: str | None = None  # why the node's SQL can only be built at run time
+    columns: dict[str, str | None] | None = None  # output columns (→ logical type), when known without data
 
     @property
     def read_relation(self) -> str:
@@ -42,8 +65,22 @@ def read_relation_name(node: str) -> str:
     return f"{node}__read"
 
 
-def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Problems) -> CompiledNode | None:
-    """Compile one node; problems are collected. Returns None when the node cannot compile."""
+ColumnsOf = Callable[[str], "dict[str, str | None] | None"]
+
+
+def _no_columns(_: str) -> dict[str, str | None] | None:
+    return None
+
+
+def compile_node(
+    project: Project, plan: PipelinePlan, name: str, problems: Problems, columns_of: ColumnsOf = _no_columns
+) -> CompiledNode | None:
+    """Compile one node; problems are collected. Returns None when the node cannot compile.
+
+    ``columns_of`` gives the columns (name → logical type or None) of other relations when they are
+    known without running anything; operations that need their input's columns use it, and are left to
+    run time (``deferred``) when it cannot tell.
+    """
     node = plan.nodes[name]
     pi, ni = plan.index, plan.node_index[name]
     dialect = project.config.read_dialect()
@@ -55,63 +92,236 @@ def compile_node(project: Project, plan: PipelinePlan, name: str, problems: Prob
         input_name = None
     steps = list(node.transform.steps) if node.transform else []
     if not steps:
+        cols = columns_of(input_name) if input_name else None
+        out = dict(cols) if cols is not None else None
         if node.read is not None:
-            return CompiledNode(plan.name, name, node, input_name, None, dialect=dialect)
+            return CompiledNode(plan.name, name, node, input_name, None, dialect=dialect, columns=out)
         if input_name is None:
             return CompiledNode(plan.name, name, node, None, None, dialect=dialect)
-        query = exp.select("*").from_(exp.to_table(input_name))
-        return CompiledNode(plan.name, name, node, input_name, query, [input_name], dialect=dialect)
+        query = exp.select("*").from_(exp.Table(this=exp.to_identifier(input_name)))  # a name, not SQL
+        return CompiledNode(
+            plan.name, name, node, input_name, query, [input_name], dialect=dialect, columns=out
+        )
 
     visible = plan.upstream(name)
     ctes: list[tuple[str, exp.Expression]] = []
     used_names: set[str] = {n.lower() for n in plan.nodes} | {"df"}
     reads: list[str] = []
     written: list[tuple[exp.Query, SqlSource]] = []
+    plans: list[StepPlan] = []
     previous = input_name
+    current = columns_of(input_name) if input_name else None
     final: exp.Query | None = None
+    deferred: str | None = None
     failed = False
     for si, step in enumerate(steps):
-        if not isinstance(step, str | SqlStep):
-            problems.add(
-                CompileError(
-                    f"'{'function' if hasattr(step, 'function') else 'operation'}' steps are not supported yet",
-                    location=project.source.locate(node_path(pi, ni, "transform", "steps", si)),
-                    pipeline=plan.name,
-                    node=name,
-                    step=si,
-                    hint="write this step as SQL for now",
-                )
-            )
-            failed = True
-            continue
-        text = step if isinstance(step, str) else step.sql
         ypath = node_path(pi, ni, "transform", "steps", si)
-        if not isinstance(step, str):
-            ypath = (*ypath, "sql")
-        src = SqlSource(project.source, ypath, plan.name, name, si)
         try:
-            query = parse_select(text, dialect, src)
-            _bind_tables(query, src, plan, name, visible, previous, reads)
-            written.append((query.copy(), src))
-            query = _hoist_ctes(query, si, used_names, ctes)
+            if isinstance(step, FunctionStep):
+                fplan = _function_step(
+                    project, step, SqlSource(project.source, ypath, plan.name, name, si), dialect
+                )
+                plans.append(fplan)
+                query = None
+                if fplan.transform is not None and fplan.transform.style == "ibis" and not deferred:
+                    query = _ibis_query(fplan, current)
+                if query is None:
+                    deferred = deferred or f"step {si + 1} runs the Python function '{step.function}'"
+                    current = None
+                    continue
+            elif isinstance(step, str | SqlStep):
+                text = step if isinstance(step, str) else step.sql
+                src = SqlSource(
+                    project.source, ypath if isinstance(step, str) else (*ypath, "sql"), plan.name, name, si
+                )
+                query = parse_select(text, dialect, src)
+                plans.append(StepPlan(si, "sql", src, query.copy()))
+            else:  # an operation
+                src = SqlSource(project.source, (*ypath, "params"), plan.name, name, si)
+                for other in ops.referenced_nodes(step):
+                    _check_visible(other, src, plan, name, visible)
+                ctx = ops.OpContext(dialect, src, list(current) if current is not None else None,
+                                    lambda n: _names(columns_of(n)))  # fmt: skip
+                oplan = StepPlan(si, "operation", src, operation=step)
+                plans.append(oplan)
+                if deferred:
+                    continue
+                try:
+                    query = ops.build(step, ctx)
+                except ops.NeedsColumns:
+                    deferred = (
+                        f"step {si + 1} ({step.operation}) needs its input's columns, known at run time"
+                    )
+                    current = None
+                    continue
+                except ops.NeedsValues:
+                    deferred = f"step {si + 1} ({step.operation}) reads its pivot values from the data"
+                    current = None
+                    continue
+                oplan.query = query.copy()
+            src = plans[-1].src
+            if deferred:  # checked now, built at run time
+                _bind_tables(query.copy(), src, plan, name, visible, previous or "df", reads)
+                continue
+            bound = query.copy()
+            _bind_tables(bound, src, plan, name, visible, previous, reads)
+            if plans[-1].kind == "sql":
+                written.append((bound.copy(), src))
+            schemas = {
+                r: c
+                for r in {t.name for t in bound.find_all(exp.Table)}
+                if (c := _known(r, previous, current, columns_of, ctes)) is not None
+            }
+            current = _output_columns(bound, schemas, dialect)
+            bound = _hoist_ctes(bound, si, used_names, ctes)
         except CompileError as err:
+            if err.location is None:  # at least the step's line
+                err.location = project.source.locate(ypath)
+                err.pipeline, err.node, err.step = plan.name, name, si
             problems.add(err)
             failed = True
             continue
         if si < len(steps) - 1:
             step_name = f"{name}_step{si + 1}"
             used_names.add(step_name.lower())
-            ctes.append((step_name, query))
+            ctes.append((step_name, bound))
             previous = step_name
         else:
-            final = query
-    if failed or final is None:
+            final = bound
+    if failed:
         return None
+    if deferred or final is None:
+        return CompiledNode(plan.name, name, node, input_name, None, list(dict.fromkeys(reads)), written,
+                            dialect=dialect, plan_steps=plans, deferred=deferred or "no final step")  # fmt: skip
     for cte_name, cte_query in reversed(ctes):
         final = _prepend_cte(final, cte_name, cte_query)
     return CompiledNode(
-        plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written, dialect=dialect
-    )
+        plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written, dialect=dialect,
+        plan_steps=plans, columns=dict(current) if current is not None else None,
+    )  # fmt: skip
+
+
+def _names(columns: dict[str, str | None] | None) -> list[str] | None:
+    return list(columns) if columns is not None else None
+
+
+_SQL_OF_LOGICAL = {"int": "BIGINT", "float": "DOUBLE", "decimal": "DECIMAL(38, 10)", "string": "VARCHAR",
+                   "bool": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP", "timestamp_tz": "TIMESTAMPTZ"}  # fmt: skip
+
+
+def _logical_of(dtype: exp.DataType) -> str | None:
+    t = exp.DataType.Type
+    if dtype.this in exp.DataType.INTEGER_TYPES:
+        return "int"
+    if dtype.this in (t.DOUBLE, t.FLOAT):
+        return "float"
+    if dtype.this in (t.DECIMAL,):
+        return "decimal"
+    if dtype.this in exp.DataType.TEXT_TYPES:
+        return "string"
+    if dtype.this == t.BOOLEAN:
+        return "bool"
+    if dtype.this == t.DATE:
+        return "date"
+    if dtype.this in (t.TIMESTAMPTZ, t.TIMESTAMPLTZ):
+        return "timestamp_tz"
+    if dtype.this in (t.TIMESTAMP, t.TIMESTAMPNTZ, t.DATETIME):
+        return "timestamp"
+    return None
+
+
+def _output_columns(
+    query: exp.Query, schemas: dict[str, dict[str, str | None]], dialect: str
+) -> dict[str, str | None] | None:
+    """The columns (→ logical type, None when unknown) a step produces, read off the query with sqlglot's
+    qualify + type annotation over the known input schemas; None when they cannot be told."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    mapping = {
+        rel: {c: _SQL_OF_LOGICAL.get(str(t), "UNKNOWN") for c, t in cols.items()}
+        for rel, cols in schemas.items()
+    }
+    try:
+        annotated = annotate_types(
+            qualify(
+                query.copy(),
+                schema=mapping,
+                dialect=dialect,
+                validate_qualify_columns=False,
+                quote_identifiers=False,
+                identify=False,
+            ),
+            schema=mapping,
+            dialect=dialect,
+        )
+        selects = annotated.selects
+    except Exception:  # sqlglot cannot resolve it: the columns stay unknown
+        return None
+    out: dict[str, str | None] = {}
+    for projection in selects:
+        name = projection.alias_or_name
+        if not name or name == "*":
+            return None
+        out[name] = _logical_of(projection.type) if projection.type else None
+    return out
+
+
+def _known(relation, previous, current, columns_of, ctes):
+    """Columns of a relation a step reads: the previous step's, a CTE's (unknown), or another node's."""
+    if relation == previous:
+        return current
+    if any(name == relation for name, _ in ctes):
+        return None
+    return columns_of(relation)
+
+
+def _check_visible(other: str, src: SqlSource, plan: PipelinePlan, name: str, visible: set[str]) -> None:
+    if other in visible:
+        return
+    if other in plan.nodes and other != name:
+        raise src.error(
+            f"node '{name}' uses '{other}' but '{other}' is not in its depends_on",
+            hint=f"add '{other}' to depends_on of '{name}'",
+        )
+    near = suggest(other, sorted(visible))
+    raise src.error(f"unknown node '{other}'" + (f" (did you mean '{near}'?)" if near else ""))
+
+
+def _function_step(project: Project, step: FunctionStep, src: SqlSource, dialect: str) -> StepPlan:
+    """Resolve a function step and check its params against the function's signature."""
+    transform = transforms.lookup(step.function)
+    fn_src = SqlSource(src.smap, (*src.path, "function"), src.pipeline, src.node, src.step)
+    if transform is None:
+        message, hint = transforms.unknown_message(step.function)
+        raise fn_src.error(message, hint=hint)
+    params_src = SqlSource(src.smap, (*src.path, "params"), src.pipeline, src.node, src.step)
+    accepts_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(transform.func).parameters.values())
+    for key in step.params:
+        if key not in transform.params and not accepts_any:
+            near = suggest(str(key), list(transform.params))
+            raise SqlSource(src.smap, (*src.path, "params", key), src.pipeline, src.node, src.step).error(
+                f"function '{step.function}' has no parameter '{key}'"
+                + (f" (did you mean '{near}'?)" if near else ""),
+                hint=f"signature: {transform.describe()}",
+            )
+    missing = [p for p in transform.required if p not in step.params]
+    if missing:
+        raise params_src.error(
+            f"function '{step.function}' needs parameter(s) {', '.join(repr(m) for m in missing)}",
+            hint=f"signature: {transform.describe()}",
+        )
+    return StepPlan(src.step, "function", src, transform=transform, params=dict(step.params),
+                    pandas_on_spark=step.pandas_on_spark)  # fmt: skip
+
+
+def _ibis_query(fplan: StepPlan, current: dict[str, str | None] | None) -> exp.Query | None:
+    """An Ibis function applied to an unbound table of the input's schema, as SQL; None if types unknown."""
+    if current is None or any(t is None for t in current.values()):
+        return None
+    from odibi.compile.ibis_steps import ibis_step_sql
+
+    return ibis_step_sql(fplan, current)
 
 
 def _prepend_cte(query: exp.Query, name: str, body: exp.Expression) -> exp.Query:
@@ -216,4 +426,18 @@ def _hoist_ctes(
                     alias = table.alias or table.name
                     table.set("this", exp.to_identifier(renames[table.name.lower()]))
                     table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    return query
+
+
+def bind_input(query: exp.Query, previous: str | None) -> exp.Query:
+    """Point the tables named ``df`` of a step's query at ``previous`` (keeping ``df`` as the alias)."""
+    ctes = {c.alias_or_name.lower() for c in query.find_all(exp.CTE)}
+    if "df" in ctes or previous is None:
+        return query
+    for table in query.find_all(exp.Table):
+        if table.name.lower() == "df" and not table.args.get("db"):
+            alias = table.alias
+            table.set("this", exp.to_identifier(previous))
+            if not alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier("df")))
     return query

@@ -23,14 +23,67 @@ class RenderedNode:
     warnings: list[str] = field(default_factory=list)
 
 
+class ColumnOracle:
+    """Columns of a pipeline's relations known without running anything (name → logical type).
+
+    Read relations are sniffed from their files (header / metadata) when the file is there; compiled
+    nodes report what their steps produce. Sniffing happens only for projects that have operation or
+    function steps (the only ones that need columns to compile), so SQL-only projects stay engine-free.
+    """
+
+    def __init__(self, project, pplan, enabled: bool) -> None:
+        self.project = project
+        self.pplan = pplan
+        self.enabled = enabled
+        self.known: dict[str, dict[str, str | None] | None] = {}
+
+    def __call__(self, relation: str | None) -> dict[str, str | None] | None:
+        if relation is None or not self.enabled:
+            return None
+        if relation not in self.known:
+            self.known[relation] = self._sniff(relation)
+        return self.known[relation]
+
+    def _sniff(self, relation: str) -> dict[str, str | None] | None:
+        if not relation.endswith("__read"):
+            return None
+        node = self.pplan.nodes.get(relation.removesuffix("__read"))
+        if node is None or node.read is None or node.read.path is None:
+            return None
+        try:
+            from pathlib import Path
+
+            from odibi.connections.resolve import read_spec
+            from odibi.engines.duckdb import sniff_schema
+
+            spec = read_spec(self.project, node.read)
+            if not any(ch in spec.uri for ch in "*?[") and not Path(spec.uri).exists():
+                return None
+            return dict(sniff_schema(spec))
+        except Exception:  # unreadable now: the node is built at run time instead
+            return None
+
+
+def _uses_columns(project) -> bool:
+    for pipeline in project.config.pipelines:
+        for node in pipeline.nodes:
+            for step in node.transform.steps if node.transform else []:
+                if not isinstance(step, str) and not hasattr(step, "sql"):
+                    return True
+    return False
+
+
 def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[str, str], CompiledNode]:
-    """Compile the selected nodes; problems collected."""
+    """Compile the selected nodes in dependency order; problems collected."""
     out: dict[tuple[str, str], CompiledNode] = {}
+    sniff = _uses_columns(project)
     for pplan, names in selection:
+        oracle = ColumnOracle(project, pplan, sniff)
         for name in names:
-            compiled = compile_node(project, pplan, name, problems)
+            compiled = compile_node(project, pplan, name, problems, oracle)
             if compiled is not None:
                 out[(pplan.name, name)] = compiled
+                oracle.known[name] = compiled.columns
     return out
 
 
@@ -73,7 +126,10 @@ def render_node(node: CompiledNode, dialect: str, *, strict: bool = True) -> Ren
     ``odibi compile --dialect`` shows): the closest SQL, with sqlglot's translation warnings attached.
     """
     if node.query is None:
-        return RenderedNode(node.pipeline, node.name, describe(node), None)
+        comment = describe(node)
+        if node.deferred:
+            comment += f"\n-- built at run time: {node.deferred}"
+        return RenderedNode(node.pipeline, node.name, comment, None)
     query = preserve_meaning(node.query, node.dialect, dialect)
     if not strict:
         sql, warnings = render_lenient(query, dialect)

@@ -35,9 +35,12 @@ class SqlSource:
         """Map a 1-based (line, col) inside the SQL text to the YAML file."""
         span = self.smap.span(self.path)
         if span is None:
-            return Location(self.smap.file, 1, 1)
+            return self.smap.locate(self.path)
+        end = span.end_line if span.end_line is not None else len(self.smap.lines()) + 1
         if span.style in ("|", ">"):
             yaml_line = span.line + line
+            if yaml_line > end:  # the SQL has more lines than the block (${VAR} with newlines)
+                return Location(self.smap.file, span.line, span.col)
             lines = self.smap.lines()
             indent = 0
             if 0 < yaml_line <= len(lines):
@@ -47,6 +50,8 @@ class SqlSource:
         quote = 1 if span.style in ("'", '"') else 0
         if line == 1:
             return Location(self.smap.file, span.line, span.col + quote + col - 1)
+        if span.line + line - 1 > end:  # lines the text does not hold ("\n" escapes, ${VAR})
+            return Location(self.smap.file, span.line, span.col)
         return Location(self.smap.file, span.line + line - 1, col)
 
     def error(self, message: str, line: int = 1, col: int = 1, hint: str | None = None) -> CompileError:

@@ -50,6 +50,7 @@ class Span:
     line: int  # 1-based
     col: int  # 1-based
     style: str | None = None  # YAML scalar style: None plain, "'", '"', "|", ">"
+    end_line: int | None = None  # the line the value ends on (1-based), when known
 
 
 @dataclass
@@ -167,7 +168,10 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise ConfigError(f"config is nested deeper than {MAX_DEPTH} levels", location=self._loc(node))
         style = getattr(node, "style", None)
-        self.smap.values.setdefault(path, Span(node.start_mark.line + 1, node.start_mark.column + 1, style))
+        self.smap.values.setdefault(
+            path,
+            Span(node.start_mark.line + 1, node.start_mark.column + 1, style, node.end_mark.line + 1),
+        )
         if id(node) in self.active:
             raise ConfigError("recursive YAML alias", location=self._loc(node))
         if isinstance(node, yaml.MappingNode):
@@ -196,30 +200,36 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: tuple, depth: int) -> dict:
         out: dict[Any, Any] = {}
+        merges = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merged = self.build(value_node, path, depth + 1)
-                items = merged if isinstance(merged, list) else [merged]
-                for item in items:
-                    if not isinstance(item, dict):
-                        raise ConfigError("'<<' merge needs a mapping", location=self._loc(value_node))
-                    for k, v in item.items():
-                        out.setdefault(k, v)
+                merges.append(value_node)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError("mapping keys must be plain scalars", location=self._loc(key_node))
             key = self._scalar(key_node)
             if not isinstance(key, str):
                 key = str(key).lower() if isinstance(key, bool) else str(key)
-            if key in out and (*path, key) in self.smap.keys:
+            if key in out:
                 first = self.smap.keys[(*path, key)]
                 raise ConfigError(
                     f"duplicate key '{key}' (first defined at line {first.line})",
                     location=self._loc(key_node),
                     hint="remove one of them",
                 )
-            self.smap.keys[(*path, key)] = Span(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.smap.keys.setdefault(
+                (*path, key), Span(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            )
             out[key] = self.build(value_node, (*path, key), depth + 1)
+        # '<<' merges last: the mapping's own keys override merged ones (and keep their positions)
+        for value_node in merges:
+            merged = self.build(value_node, path, depth + 1)
+            items = merged if isinstance(merged, list) else [merged]
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ConfigError("'<<' merge needs a mapping", location=self._loc(value_node))
+                for k, v in item.items():
+                    out.setdefault(k, v)
         return out
 
     def _scalar(self, node: yaml.Node) -> Any:
@@ -237,6 +247,9 @@ class _Builder:
             return self.constructor.construct_object(node)
         except yaml.YAMLError as exc:
             raise ConfigError(f"bad YAML value: {exc}", location=self._loc(node)) from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            reason = str(exc).split(";")[0]
+            raise ConfigError(f"bad YAML value: {reason}", location=self._loc(node)) from None
 
     def _interpolate(self, value: str, node: yaml.Node) -> str:
         if "$" not in value:

@@ -7,12 +7,10 @@ Unknown keys are errors with a "did you mean" suggestion.
 
 from __future__ import annotations
 
-import difflib
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -23,6 +21,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from odibi.config.base import OdibiModel, suggest  # noqa: F401 (suggest is re-exported)
+from odibi.config.operations import STEP_MODELS
+
 # sqlglot's dialect names (a unit test keeps this list equal to sqlglot.Dialects).
 SQL_DIALECTS = (
     "athena", "bigquery", "clickhouse", "databricks", "dax", "doris", "dremio", "drill", "druid", "duckdb",
@@ -30,39 +31,6 @@ SQL_DIALECTS = (
     "risingwave", "snowflake", "solr", "spark", "spark2", "sqlite", "starrocks", "tableau", "teradata",
     "trino", "tsql", "exasol",
 )  # fmt: skip
-
-
-def suggest(name: str, options: list[str] | tuple[str, ...] | set[str]) -> str | None:
-    """The closest valid name to ``name``, if one is close enough."""
-    matches = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
-    return matches[0] if matches else None
-
-
-class OdibiModel(BaseModel):
-    """Base: forbids unknown keys and names the closest valid key."""
-
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, use_enum_values=True, validate_default=True
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _reject_unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            allowed = set(cls.model_fields)
-            for f in cls.model_fields.values():
-                if f.alias:
-                    allowed.add(f.alias)
-            for key in data:
-                if key not in allowed:
-                    near = suggest(str(key), sorted(allowed))
-                    hint = f" (did you mean '{near}'?)" if near else ""
-                    raise PydanticCustomError(
-                        "unknown_key",
-                        "unknown key '{key}'{hint}",
-                        {"key": str(key), "hint": hint, "allowed": sorted(allowed)},
-                    )
-        return data
 
 
 class EngineName(str, Enum):
@@ -243,36 +211,42 @@ class FunctionStep(OdibiModel):
 
     function: str = Field(description="Name of a registered transform function.")
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the function.")
+    pandas_on_spark: bool = Field(
+        False,
+        description="Let a pandas function run on the spark engine by collecting its input to the driver "
+        "(only for data that fits in the driver's memory).",
+    )
 
 
-class OperationStep(OdibiModel):
-    """A built-in declarative operation (pivot, ...)."""
-
-    operation: str = Field(description="Name of a built-in operation.", examples=["pivot"])
-    params: dict[str, Any] = Field(default_factory=dict, description="The operation's parameters.")
+OperationStep = Annotated[
+    Union[tuple(STEP_MODELS.values())],  # noqa: UP007 (a Union built from the registry of operations)
+    Field(discriminator="operation"),
+]
+OPERATION_NAMES = tuple(STEP_MODELS)
 
 
 def _step_kind(value: Any) -> str | None:
+    # tag names differ from the keys so that error locations never mistake a tag for a key
     if isinstance(value, str):
-        return "text"
+        return "sql-text"
     if isinstance(value, dict):
         for kind in ("sql", "function", "operation"):
             if kind in value:
-                return kind
+                return f"{kind}-step"
     if isinstance(value, SqlStep):
-        return "sql"
+        return "sql-step"
     if isinstance(value, FunctionStep):
-        return "function"
-    if isinstance(value, OperationStep):
-        return "operation"
+        return "function-step"
+    if isinstance(value, tuple(STEP_MODELS.values())):
+        return "operation-step"
     return None
 
 
 Step = Annotated[
-    Annotated[str, Tag("text")]
-    | Annotated[SqlStep, Tag("sql")]
-    | Annotated[FunctionStep, Tag("function")]
-    | Annotated[OperationStep, Tag("operation")],
+    Annotated[str, Tag("sql-text")]
+    | Annotated[SqlStep, Tag("sql-step")]
+    | Annotated[FunctionStep, Tag("function-step")]
+    | Annotated[OperationStep, Tag("operation-step")],  # type: ignore[valid-type]
     Discriminator(
         _step_kind,
         custom_error_type="step_kind",
@@ -435,6 +409,12 @@ class ProjectConfig(OdibiModel):
         None, description="Dialect the SQL in this file is written in (default: the engine's)."
     )
     engine_options: EngineOptions | None = Field(None, description="Per-engine settings.")
+    transform_modules: list[str] = Field(
+        default_factory=list,
+        description="Python modules (dotted names, or .py files relative to this file) whose @transform "
+        "functions the project uses.",
+        examples=[["transforms"]],
+    )
     connections: dict[str, Connection] = Field(default_factory=dict, description="Named connections.")
     story: StoryConfig | None = Field(None, description="Run reports.")
     retry: RetryConfig | None = Field(None, description="Retries.")

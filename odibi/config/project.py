@@ -105,12 +105,11 @@ def _locate(err: dict, data: Any, smap: SourceMap) -> ConfigError:
         expected = ctx.get("expected_tags", "")
         options = [t.strip().strip("'") for t in str(expected).split(",")]
         near = suggest(str(tag), options)
-        kind = "connection type" if "connections" in path else "type"
+        disc = str(ctx.get("discriminator", "type")).strip("'")
+        kind = "connection type" if "connections" in path else disc
         message = f"unknown {kind} '{tag}' at {where}"
         message += f" (did you mean '{near}'?)" if near else ""
-        return ConfigError(
-            message, location=smap.locate((*path, "type")), hint=f"expected one of: {expected}"
-        )
+        return ConfigError(message, location=smap.locate((*path, disc)), hint=f"expected one of: {expected}")
     if etype == "literal_error" or etype == "enum":
         given = _value_at(data, path)
         expected = ctx.get("expected", "")

@@ -34,3 +34,19 @@ def resolve_path(connection, path: str, root: Path) -> str:
 
 def _is_glob(path: str) -> bool:
     return any(ch in path for ch in "*?[")
+
+
+def read_spec(project, read, redirect=None):
+    """The resolved :class:`~odibi.engines.base.ReadSpec` of a node's ``read`` block (no schema yet)."""
+    from odibi.config.semantics import infer_format
+    from odibi.engines.base import ReadSpec
+    from odibi.errors import NodeExecutionError
+
+    conn = project.config.connections[read.connection]
+    if read.path is None:
+        raise NodeExecutionError("reading tables and queries needs a SQL connection, not supported yet")
+    fmt = read.format or infer_format(read.path)
+    uri = resolve_path(conn, read.path, project.root)
+    if redirect is not None:
+        uri = redirect(uri, "read")
+    return ReadSpec(uri, str(fmt), dict(read.options))

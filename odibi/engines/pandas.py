@@ -465,6 +465,14 @@ class PandasEngine:
         """Register a DataFrame (e.g. a Python step's result) under ``relation``."""
         self._store(relation, to_arrow(frame))
 
+    def to_pandas(self, relation: str) -> pd.DataFrame:
+        """The relation as a pandas DataFrame (a copy: a function step may change it freely)."""
+        return self.frame(relation).copy()
+
+    def from_pandas(self, relation: str, frame: pd.DataFrame) -> None:
+        """Register a function step's DataFrame under ``relation``."""
+        self.put(relation, frame)
+
     def frame(self, relation: str) -> pd.DataFrame:
         """The relation as a pandas DataFrame."""
         if relation not in self.frames:

@@ -587,6 +587,24 @@ class SparkEngine:
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
         self.define(relation, f"SELECT * FROM {quote_ident(source)}", materialize=materialize)
 
+    def to_pandas(self, relation: str):
+        """The relation collected to the driver as pandas (pandas function steps, opted in), typed as the
+        pandas engine types its frames."""
+        df = self.dataframe(relation)
+        if hasattr(df, "toArrow"):  # pyspark >= 4.0
+            from odibi.engines.pandas import to_pandas
+
+            return to_pandas(df.toArrow())
+        return df.toPandas()
+
+    def from_pandas(self, relation: str, frame) -> None:
+        """Register a function step's DataFrame under ``relation``."""
+        import pandas as pd
+
+        if not isinstance(frame, pd.DataFrame):
+            raise NodeExecutionError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+        self._register(relation, self._cache(self.spark.createDataFrame(frame)))
+
     def dataframe(self, relation: str):
         """The relation as a Spark DataFrame."""
         df = self._views.get(relation)

@@ -16,12 +16,13 @@ from odibi.compile.node import CompiledNode
 from odibi.compile.project import render_node
 from odibi.config.project import Project
 from odibi.config.semantics import infer_format
-from odibi.connections.resolve import resolve_path
+from odibi.connections.resolve import read_spec, resolve_path
 from odibi.engines.base import ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
 from odibi.plan.graph import PipelinePlan
 from odibi.run.checks import run_checks
+from odibi.run.steps import run_steps
 
 Redirect = Callable[[str, str], str]  # (resolved location, "read" | "write") -> location to use
 
@@ -102,6 +103,11 @@ def run_plan(
     return RunResult(project.config.project, engine.name, results, time.perf_counter() - started)
 
 
+def project_plan_upstream(node: CompiledNode) -> list[str]:
+    """Nodes a function step may read through the v1 context (its dependencies and their inputs)."""
+    return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
+
+
 def _inputs(node: CompiledNode) -> list[str]:
     return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
 
@@ -118,7 +124,10 @@ def _run_node(
             engine.register_read(node.read_relation, _read_spec(project, cfg.read, redirect))
         stage = "transform"
         materialize = bool(cfg.cache or cfg.validation or uses > 1)
-        if node.query is not None:
+        if node.deferred:
+            visible = sorted(project_plan_upstream(node))
+            run_steps(engine, node, visible, materialize=materialize)
+        elif node.query is not None:
             sql = render_node(node, engine.dialect).sql
             engine.define(node.name, sql or "", materialize=materialize)
         elif node.input_name is not None:
@@ -151,15 +160,7 @@ def _run_node(
 
 
 def _read_spec(project: Project, read, redirect: Redirect | None = None) -> ReadSpec:
-    conn = project.config.connections[read.connection]
-    if read.path is None:
-        raise NodeExecutionError("reading tables and queries needs a SQL connection, not supported yet")
-    fmt = read.format or infer_format(read.path)
-    uri = resolve_path(conn, read.path, project.root)
-    if redirect is not None:
-        uri = redirect(uri, "read")
-    spec = ReadSpec(uri, str(fmt), dict(read.options))
-    return with_inferred_schema(spec)
+    return with_inferred_schema(read_spec(project, read, redirect))
 
 
 def _write_spec(project: Project, write, redirect: Redirect | None = None) -> WriteSpec:
