@@ -212,6 +212,28 @@ def init(
     typer.echo(f"next: odibi run {directory / 'odibi.yaml'}")
 
 
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="operations | transforms | engines")],
+    config: Annotated[
+        Path | None, typer.Argument(help="Project file (loads its transform_modules).", show_default=False)
+    ] = None,
+) -> None:
+    """List the built-in operations, the registered transform functions, or the engines."""
+    from odibi.cli.listing import list_engines, list_operations, list_transforms
+    from odibi.cli.summary import _console
+
+    console = _console()
+    if what in ("operations", "ops"):
+        list_operations(console)
+    elif what in ("transforms", "functions"):
+        _guard(lambda: list_transforms(console, config))
+    elif what == "engines":
+        list_engines(console)
+    else:
+        _fail(_usage(f"unknown list '{what}': operations, transforms or engines"))
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -118,7 +118,7 @@ class PivotParams(OdibiModel):
     group_by: Columns
     pivot_column: str = Field(description="Column whose values become column names.")
     value_column: str = Field(description="Column aggregated into the new columns.")
-    agg_func: Literal["sum", "avg", "mean", "min", "max", "count", "first"] = Field(
+    agg_func: Literal["sum", "avg", "mean", "min", "max", "count"] = Field(
         "sum", description="Aggregate function."
     )
     values: list[Any] | None = Field(
