@@ -131,7 +131,17 @@ def load_text(
     if node is None:
         return None, smap
     builder = _Builder(smap, os.environ if env is None else env)
+    builder.check_expansion(node)
     return builder.build(node, (), 0), smap
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    """The nodes that become values under ``node`` (mapping values, merges included; list items)."""
+    if isinstance(node, yaml.MappingNode):
+        return [value for _, value in node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _explain(context: str, problem: str) -> str:
@@ -158,6 +168,36 @@ class _Builder:
 
     def _loc(self, node: yaml.Node) -> Location:
         return Location(self.smap.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def check_expansion(self, root: yaml.Node) -> None:
+        """Reject an alias bomb before expanding it: count the values each node expands to (aliases
+        share nodes, so this is linear in the text), then point at the value where the limit is passed."""
+        sizes: dict[int, int] = {}
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if ready:
+                total = 1 + sum(sizes.get(id(child), 0) for child in _children(node))
+                sizes[id(node)] = min(total, MAX_NODES + 1)
+            elif id(node) not in sizes:
+                sizes[id(node)] = 0  # in progress: a recursive alias counts 0 here (build rejects it)
+                stack.append((node, True))
+                stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+        if sizes[id(root)] <= MAX_NODES:
+            return
+        node, budget = root, MAX_NODES  # walk to the value that build() would reject
+        while budget > 0:
+            budget -= 1
+            for child in _children(node):
+                if sizes[id(child)] > budget:
+                    node = child
+                    break
+                budget -= sizes[id(child)]
+            else:
+                break
+        raise ConfigError(
+            f"config expands to more than {MAX_NODES:,} values (an alias bomb?)", location=self._loc(node)
+        )
 
     def build(self, node: yaml.Node, path: tuple, depth: int) -> Any:
         self.count += 1

@@ -274,12 +274,74 @@ class SchemaCheck(OdibiModel):
     )
 
 
+class RangeCheck(OdibiModel):
+    """Bounds of a column's values (NULLs are not checked here: use no_nulls)."""
+
+    min: Any = Field(None, description="Smallest allowed value.")
+    max: Any = Field(None, description="Largest allowed value.")
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> RangeCheck:
+        if self.min is None and self.max is None:
+            raise PydanticCustomError("range_bounds", "a range needs 'min', 'max' or both")
+        return self
+
+
+class RowCountCheck(OdibiModel):
+    """Bounds of the number of rows."""
+
+    min: int | None = Field(None, ge=0, description="Fewest rows allowed.")
+    max: int | None = Field(None, ge=0, description="Most rows allowed.")
+
+
+class QuarantineConfig(OdibiModel):
+    """Where rows that fail row-level checks go (with the reason) when ``on_fail: quarantine``."""
+
+    connection: str = Field(description="Connection to write the rejected rows to.")
+    path: str = Field(description="File path inside the connection.", examples=["quarantine/sales.parquet"])
+    format: FileFormat | None = Field(None, description="Format; inferred from the path when omitted.")
+    mode: Literal["append", "overwrite"] = Field(
+        "append", description="Keep earlier rejects (append) or not."
+    )
+
+
 class ValidationConfig(OdibiModel):
     """Data-quality checks run on a node's result before it is written."""
 
     not_empty: bool = Field(False, description="Fail when the result has no rows.")
     no_nulls: list[str] = Field(default_factory=list, description="Columns that must hold no NULLs.")
     schema_: SchemaCheck | None = Field(None, alias="schema", description="Required columns and their types.")
+    unique: list[str | list[str]] = Field(
+        default_factory=list,
+        description="Columns (or lists of columns, for a compound key) whose values must not repeat.",
+        examples=[["order_id", ["customer_id", "day"]]],
+    )
+    accepted_values: dict[str, list[Any]] = Field(
+        default_factory=dict, description="Column → the values it may hold (NULLs are not checked here)."
+    )
+    range: dict[str, RangeCheck] = Field(default_factory=dict, description="Column → allowed min / max.")
+    regex_match: dict[str, str] = Field(
+        default_factory=dict,
+        description="Column → a regular expression each non-NULL value must contain (anchor with ^...$).",
+    )
+    row_count: RowCountCheck | None = Field(None, description="Bounds of the number of rows.")
+    custom_sql: dict[str, str] = Field(
+        default_factory=dict,
+        description="Check name → a SQL condition every row must satisfy (rows where it is false or NULL fail).",
+        examples=[{"positive_total": "total > 0"}],
+    )
+    on_fail: Literal["fail", "warn", "quarantine"] = Field(
+        "fail",
+        description="fail: the node fails; warn: record and go on; quarantine: rows failing row-level checks "
+        "are moved to `quarantine` with the reason, the rest go on (table-level checks still fail).",
+    )
+    quarantine: QuarantineConfig | None = Field(None, description="Where quarantined rows go.")
+
+    @model_validator(mode="after")
+    def _quarantine_target(self) -> ValidationConfig:
+        if self.on_fail == "quarantine" and self.quarantine is None:
+            raise PydanticCustomError("quarantine", "on_fail: quarantine needs a 'quarantine' target")
+        return self
 
 
 class NodeConfig(OdibiModel):

@@ -82,6 +82,8 @@ def check_semantics(project: Project, problems: Problems) -> None:
                             hint="add format: csv | parquet | json",
                         )
                     )
+            if node.validation is not None:
+                _check_validation(project, node, base, problems, check_connection)
             if node.validation and node.validation.schema_:
                 for col, typ in node.validation.schema_.types.items():
                     if str(typ).lower() not in LOGICAL_TYPES:
@@ -94,3 +96,36 @@ def check_semantics(project: Project, problems: Problems) -> None:
                                 hint="types: int, float, decimal, numeric, string, bool, date, timestamp",
                             )
                         )
+
+
+def _check_validation(project: Project, node, base: tuple, problems: Problems, check_connection) -> None:
+    """Quarantine target, SQL conditions and regular expressions of a node's checks."""
+    import re
+
+    smap = project.source
+    checks = node.validation
+    vpath = (*base, "validation")
+    if checks.quarantine is not None:
+        check_connection(
+            checks.quarantine.connection,
+            (*vpath, "quarantine", "connection"),
+            f"node '{node.name}' quarantine",
+        )
+        if checks.quarantine.format is None and infer_format(checks.quarantine.path) is None:
+            problems.add(ConfigError(f"node '{node.name}' quarantine: cannot tell the format of '{checks.quarantine.path}'",
+                                     location=smap.locate((*vpath, "quarantine", "path")), hint="add format: csv | parquet | json"))  # fmt: skip
+    for name, condition in checks.custom_sql.items():
+        import sqlglot
+
+        try:
+            sqlglot.parse_one(condition, read=project.config.read_dialect())
+        except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            problems.add(ConfigError(f"node '{node.name}' custom_sql '{name}': SQL syntax error: {first}",
+                                     location=smap.locate((*vpath, "custom_sql", name)), node=node.name))  # fmt: skip
+    for column, pattern in checks.regex_match.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.add(ConfigError(f"node '{node.name}' regex_match '{column}': bad regular expression: {exc}",
+                                     location=smap.locate((*vpath, "regex_match", column)), node=node.name))  # fmt: skip

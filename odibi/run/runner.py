@@ -38,7 +38,9 @@ class NodeResult:
     duration_s: float = 0.0
     error: str | None = None
     written: str | None = None
-    checks: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # names of the checks that passed
+    check_results: list[dict[str, Any]] = field(default_factory=list)  # every check: status, failing rows
+    quarantined: int = 0
     columns: dict[str, str] = field(default_factory=dict)
 
 
@@ -136,7 +138,13 @@ def _run_node(
             raise NodeExecutionError("node has no input and no steps")
         if cfg.validation is not None:
             stage = "validation"
-            result.checks = run_checks(engine, node.name, cfg.validation)
+            qspec = None
+            if cfg.validation.quarantine is not None:
+                qspec = _write_spec(project, cfg.validation.quarantine, redirect)
+            report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
+            result.checks = report.passed
+            result.check_results = [r.__dict__ for r in report.results]
+            result.quarantined = report.quarantined
         stage = "schema"
         result.columns = engine.columns(node.name)
         if cfg.write is not None:
@@ -171,4 +179,4 @@ def _write_spec(project: Project, write, redirect: Redirect | None = None) -> Wr
     uri = resolve_path(conn, write.path, project.root)
     if redirect is not None:
         uri = redirect(uri, "write")
-    return WriteSpec(uri, str(fmt), str(write.mode), dict(write.options))
+    return WriteSpec(uri, str(fmt), str(write.mode), dict(getattr(write, "options", None) or {}))

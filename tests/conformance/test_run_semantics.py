@@ -113,7 +113,7 @@ def test_validation_failure_blocks_the_write(make_project, engine, tmp_path):
     )
     result = run_project(cfg, engine=engine)
     [n] = result.nodes
-    assert n.status == "failed" and "'name' has 1 NULL" in n.error
+    assert n.status == "failed" and "no_nulls(name): 1 row(s)" in n.error
     assert not (tmp_path / "data/out.csv").exists()
 
 

@@ -1,0 +1,44 @@
+"""Data-quality config mistakes are located at validate time."""
+
+from __future__ import annotations
+
+import pytest
+
+from odibi.api import validate
+from odibi.errors import ConfigError, ConfigErrors
+
+BASE = """\
+project: t
+connections:
+  d: {type: local, base_path: .}
+pipelines:
+  - pipeline: p
+    nodes:
+      - name: n
+        read: {connection: d, path: a.csv}
+        validation:
+"""
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "fragment"),
+    [
+        ("          on_fail: quarantine\n", 10, "needs a 'quarantine' target"),
+        (
+            "          on_fail: quarantine\n          quarantine: {connection: dd, path: q.csv}\n",
+            11,
+            "unknown connection 'dd'",
+        ),
+        ('          custom_sql: {bad: "amount >"}\n', 10, "custom_sql 'bad': SQL syntax error"),
+        ('          regex_match: {email: "([a-z]"}\n', 10, "bad regular expression"),
+        ("          range: {amount: {}}\n", 10, "needs 'min', 'max' or both"),
+        ("          on_fail: explode\n", 10, "on_fail"),
+    ],
+)
+def test_quality_config_errors_are_located(tmp_path, block, line, fragment):
+    cfg = tmp_path / "odibi.yaml"
+    cfg.write_text(BASE + block)
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    errors = err.value.errors if isinstance(err.value, ConfigErrors) else [err.value]
+    assert any(e.location.line == line and fragment in str(e) for e in errors), [str(e) for e in errors]
