@@ -21,7 +21,7 @@ from odibi.compile.sql import SqlSource, parse_select, position, table_reference
 from odibi.config.models import FunctionStep, NodeConfig, SqlStep, suggest
 from odibi.config.project import Project
 from odibi.errors import CompileError, Problems
-from odibi.plan.graph import PipelinePlan, node_path
+from odibi.plan.graph import Ancestors, PipelinePlan, node_path
 from odibi.transforms import Transform
 
 
@@ -103,9 +103,9 @@ def compile_node(
             plan.name, name, node, input_name, query, [input_name], dialect=dialect, columns=out
         )
 
-    visible = plan.upstream(name)
+    visible = plan.ancestors(name)  # lazy: a deep chain does not walk every ancestor per node
     ctes: list[tuple[str, exp.Expression]] = []
-    used_names: set[str] = {n.lower() for n in plan.nodes} | {"df"}
+    used_names = _UsedNames(plan.lower_names)  # shared, not copied per node
     reads: list[str] = []
     written: list[tuple[exp.Query, SqlSource]] = []
     plans: list[StepPlan] = []
@@ -135,13 +135,13 @@ def compile_node(
                     project.source, ypath if isinstance(step, str) else (*ypath, "sql"), plan.name, name, si
                 )
                 query = parse_select(text, dialect, src)
-                plans.append(StepPlan(si, "sql", src, query.copy()))
+                plans.append(StepPlan(si, "sql", src, query))  # `query` itself is never changed below
             else:  # an operation
                 src = SqlSource(project.source, (*ypath, "params"), plan.name, name, si)
                 for other in ops.referenced_nodes(step):
                     _check_visible(other, src, plan, name, visible)
                 ctx = ops.OpContext(dialect, src, list(current) if current is not None else None,
-                                    lambda n: _names(columns_of(n)))  # fmt: skip
+                                    lambda n: _names(columns_of(n)), types=current)  # fmt: skip
                 oplan = StepPlan(si, "operation", src, operation=step)
                 plans.append(oplan)
                 if deferred:
@@ -172,7 +172,8 @@ def compile_node(
                 for r in {t.name for t in bound.find_all(exp.Table)}
                 if (c := _known(r, previous, current, columns_of, ctes)) is not None
             }
-            current = _output_columns(bound, schemas, dialect)
+            qualified = _check_columns(bound, schemas, dialect, src) if plans[-1].kind == "sql" else None
+            current = _output_columns(bound, schemas, dialect, qualified)  # one qualify pass, not two
             bound = _hoist_ctes(bound, si, used_names, ctes)
         except CompileError as err:
             if err.location is None:  # at least the step's line
@@ -199,6 +200,20 @@ def compile_node(
         plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written, dialect=dialect,
         plan_steps=plans, columns=dict(current) if current is not None else None,
     )  # fmt: skip
+
+
+class _UsedNames:
+    """Names a node's CTEs may not take: the pipeline's node names (shared) plus the node's own."""
+
+    def __init__(self, nodes: frozenset[str]) -> None:
+        self.nodes = nodes
+        self.local = {"df"}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.local or name in self.nodes
+
+    def add(self, name: str) -> None:
+        self.local.add(name)
 
 
 def _names(columns: dict[str, str | None] | None) -> list[str] | None:
@@ -231,7 +246,10 @@ def _logical_of(dtype: exp.DataType) -> str | None:
 
 
 def _output_columns(
-    query: exp.Query, schemas: dict[str, dict[str, str | None]], dialect: str
+    query: exp.Query,
+    schemas: dict[str, dict[str, str | None]],
+    dialect: str,
+    qualified: exp.Expression | None = None,
 ) -> dict[str, str | None] | None:
     """The columns (→ logical type, None when unknown) a step produces, read off the query with sqlglot's
     qualify + type annotation over the known input schemas; None when they cannot be told."""
@@ -244,7 +262,9 @@ def _output_columns(
     }
     try:
         annotated = annotate_types(
-            qualify(
+            qualified
+            if qualified is not None  # already qualified (by _check_columns) over the same schemas
+            else qualify(
                 query.copy(),
                 schema=mapping,
                 dialect=dialect,
@@ -267,6 +287,45 @@ def _output_columns(
     return out
 
 
+def _check_columns(
+    query: exp.Query, schemas: dict[str, dict[str, str | None]], dialect: str, src: SqlSource
+) -> exp.Expression | None:
+    """When every table a SQL step reads has known columns, a column that is not there is an error.
+
+    Returns the qualified copy of ``query`` when it was qualified (for :func:`_output_columns`)."""
+    tables = {t.name for t in query.find_all(exp.Table)}
+    ctes = {c.alias_or_name for c in query.find_all(exp.CTE)}
+    if not tables or any(t not in schemas for t in tables - ctes):
+        return None
+    from sqlglot.errors import OptimizeError
+    from sqlglot.optimizer.qualify import qualify
+
+    mapping = {
+        rel: {c: _SQL_OF_LOGICAL.get(str(t), "UNKNOWN") for c, t in cols.items()}
+        for rel, cols in schemas.items()
+    }
+    try:
+        return qualify(query.copy(), schema=mapping, dialect=dialect, validate_qualify_columns=True,
+                       quote_identifiers=False, identify=False)  # fmt: skip
+    except OptimizeError as exc:
+        text = str(exc)
+        if "could not be resolved" not in text:
+            return None
+        name = text.split("'")[1] if "'" in text else ""
+        known = sorted({c for cols in schemas.values() for c in cols})
+        near = suggest(name, known)
+        where = next((c for c in query.find_all(exp.Column) if c.name == name), None)
+        line, col = position(where.this) if where is not None else (1, 1)
+        raise src.error(
+            f"unknown column '{name}'" + (f" (did you mean '{near}'?)" if near else ""),
+            line,
+            col,
+            hint=f"columns: {', '.join(known)}" if len(known) <= 30 else None,
+        ) from None
+    except Exception:  # anything sqlglot cannot qualify is left to the engine
+        return None
+
+
 def _known(relation, previous, current, columns_of, ctes):
     """Columns of a relation a step reads: the previous step's, a CTE's (unknown), or another node's."""
     if relation == previous:
@@ -276,7 +335,7 @@ def _known(relation, previous, current, columns_of, ctes):
     return columns_of(relation)
 
 
-def _check_visible(other: str, src: SqlSource, plan: PipelinePlan, name: str, visible: set[str]) -> None:
+def _check_visible(other: str, src: SqlSource, plan: PipelinePlan, name: str, visible: Ancestors) -> None:
     if other in visible:
         return
     if other in plan.nodes and other != name:
@@ -339,7 +398,7 @@ def _bind_tables(
     src: SqlSource,
     plan: PipelinePlan,
     name: str,
-    visible: set[str],
+    visible: Ancestors,
     previous: str | None,
     reads: list[str],
 ) -> None:
@@ -369,7 +428,7 @@ def _bind_tables(
             if previous in plan.nodes:
                 reads.append(previous)
             continue
-        match = next((v for v in visible if v.lower() == tname.lower()), None)
+        match = visible.find(tname)
         if match is not None:
             reads.append(match)
             continue
@@ -396,7 +455,7 @@ def _bind_tables(
 
 
 def _hoist_ctes(
-    query: exp.Query, step: int, used: set[str], ctes: list[tuple[str, exp.Expression]]
+    query: exp.Query, step: int, used: _UsedNames, ctes: list[tuple[str, exp.Expression]]
 ) -> exp.Query:
     """Move a step's own CTEs to the node level, renaming any that clash."""
     key = "with_" if "with_" in query.arg_types else "with"

@@ -26,15 +26,16 @@ class RenderedNode:
 class ColumnOracle:
     """Columns of a pipeline's relations known without running anything (name → logical type).
 
-    Read relations are sniffed from their files (header / metadata) when the file is there; compiled
-    nodes report what their steps produce. Sniffing happens only for projects that have operation or
-    function steps (the only ones that need columns to compile), so SQL-only projects stay engine-free.
+    Read relations are sniffed from their files when the file is there; compiled nodes report what their
+    steps produce. Projects with operation or function steps get names and types (DuckDB's sniffer);
+    SQL-only projects get names from headers (pure Python), so validating them loads no engine.
     """
 
-    def __init__(self, project, pplan, enabled: bool) -> None:
+    def __init__(self, project, pplan, enabled: bool = True, types: bool = False) -> None:
         self.project = project
         self.pplan = pplan
         self.enabled = enabled
+        self.types = types
         self.known: dict[str, dict[str, str | None] | None] = {}
 
     def __call__(self, relation: str | None) -> dict[str, str | None] | None:
@@ -54,11 +55,16 @@ class ColumnOracle:
             from pathlib import Path
 
             from odibi.connections.resolve import read_spec
-            from odibi.engines.duckdb import sniff_schema
 
             spec = read_spec(self.project, node.read)
             if not any(ch in spec.uri for ch in "*?[") and not Path(spec.uri).exists():
                 return None
+            if not self.types:  # names are enough: read the header, load no engine
+                from odibi.formats.peek import peek_columns
+
+                return peek_columns(spec)
+            from odibi.engines.duckdb import sniff_schema
+
             return dict(sniff_schema(spec))
         except Exception:  # unreadable now: the node is built at run time instead
             return None
@@ -76,9 +82,9 @@ def _uses_columns(project) -> bool:
 def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[str, str], CompiledNode]:
     """Compile the selected nodes in dependency order; problems collected."""
     out: dict[tuple[str, str], CompiledNode] = {}
-    sniff = _uses_columns(project)
+    types = _uses_columns(project)
     for pplan, names in selection:
-        oracle = ColumnOracle(project, pplan, sniff)
+        oracle = ColumnOracle(project, pplan, enabled=True, types=types)
         for name in names:
             compiled = compile_node(project, pplan, name, problems, oracle)
             if compiled is not None:

@@ -60,6 +60,15 @@ def check_semantics(project: Project, problems: Problems) -> None:
                 if io is None:
                     continue
                 check_connection(io.connection, (*base, key, "connection"), f"node '{node.name}' {key}")
+                if key == "write" and io.mode in ("upsert", "append_once") and io.path:
+                    problems.add(
+                        ConfigError(
+                            f"node '{node.name}' write: mode '{io.mode}' is not available for files yet",
+                            location=smap.locate((*base, key, "mode")),
+                            node=node.name,
+                            hint="file outputs take overwrite, append, error or ignore",
+                        )
+                    )
                 fmt = io.format or infer_format(io.path)
                 if fmt and io.options:
                     try:

@@ -205,9 +205,7 @@ DATA = {
 
 def test_a_project_runs_on_spark_connect_like_on_duckdb(make_project, tmp_path, connect_url):
     cfg = make_project(PROJECT.format(url=connect_url), DATA)
-    started = time.monotonic()
-    spark_run = run_project(cfg, engine="spark")
-    spark_s = time.monotonic() - started
+    spark_run = run_project(cfg, engine="spark")  # speed is the benchmarks' business, not a test's
     assert spark_run.ok, [(n.node, n.error) for n in spark_run.nodes]
     assert {n.node: n.rows for n in spark_run.nodes if n.written} == {"ranked": 6, "top": 3}
 
@@ -229,7 +227,6 @@ def test_a_project_runs_on_spark_connect_like_on_duckdb(make_project, tmp_path, 
         pd.testing.assert_frame_equal(got, want, check_dtype=False, obj=name)
         assert [got[c].dtype.kind for c in got] == [want[c].dtype.kind for c in want], name
     assert (tmp_path / "out_spark" / "top.csv").read_text() == (tmp_path / "out" / "top.csv").read_text()
-    assert spark_s < 45, f"the spark connect run took {spark_s:.1f} s"
 
 
 def test_engines_share_one_connect_session_per_url_and_close_keeps_it(connect_url):
