@@ -67,7 +67,10 @@ def _load_transforms(project: Project, problems: Problems) -> None:
     """Import the project's ``transform_modules`` (their errors are located at the module's line)."""
     modules = project.config.transform_modules
     if not modules:
-        return
+        # ODIBI v1 projects have no transform_modules: their functions live in transforms.py beside the config
+        if not (project.root / "transforms.py").is_file():
+            return
+        modules = ["transforms.py"]
     from odibi.transforms import load_modules
 
     try:

@@ -39,4 +39,15 @@ def ibis_step_sql(fplan: Any, columns: dict[str, str | None]) -> exp.Query:
     query = sqlglot.parse_one(sql, read="duckdb")
     if not isinstance(query, exp.Query):
         raise fplan.src.error(f"function '{fplan.transform.name}' did not produce a query")
+    return _float_literals(query)
+
+
+def _float_literals(query: exp.Query) -> exp.Query:
+    """A Python float in an Ibis expression is a float64, but Ibis prints it as a bare ``0.5``, which
+    DuckDB and Spark read as a DECIMAL (``amount * 0.5`` would be a decimal): make it a DOUBLE."""
+    for literal in list(query.find_all(exp.Literal)):
+        text = literal.this
+        if literal.is_string or not any(ch in text for ch in ".eE") or isinstance(literal.parent, exp.Cast):
+            continue
+        literal.replace(exp.Cast(this=literal.copy(), to=exp.DataType.build("DOUBLE")))
     return query

@@ -9,7 +9,7 @@ explicit ``values`` needs the data itself (:class:`NeedsValues`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ class OpContext:
     columns: Sequence[str] | None  # the input's columns, when known
     columns_of: Callable[[str], Sequence[str] | None]  # another node's columns, when known
     distinct_values: Callable[[str], list[Any]] | None = None  # values of a column of the input (run time)
+    types: Mapping[str, str | None] | None = None  # the input's logical types, when known
 
     def need_columns(self) -> list[str]:
         if self.columns is None:
@@ -172,11 +173,22 @@ def op_cast(p: ops.CastParams, ctx: OpContext) -> exp.Query:
     ctx.check(list(p.columns))
     types = {name: data_type(t, ctx) for name, t in p.columns.items()}
     return _select_from_df(
-        *[
-            exp.alias_(exp.Cast(this=col(c), to=types[c]), c, quoted=True) if c in types else col(c)
-            for c in columns
-        ]
+        *[exp.alias_(_cast(c, types[c], ctx), c, quoted=True) if c in types else col(c) for c in columns]
     )
+
+
+def _cast(name: str, to: exp.DataType, ctx: OpContext) -> exp.Expression:
+    """CAST, except that a fractional number cast to an integer is truncated toward zero on every engine
+    (DuckDB alone would round, half to even; Spark, pandas and Python truncate)."""
+    source = (ctx.types or {}).get(name)
+    if to.this in exp.DataType.INTEGER_TYPES and source in ("float", "decimal"):
+        value = col(name)
+        whole = exp.Case(
+            ifs=[exp.If(this=value.copy() < exp.Literal.number(0), true=exp.Ceil(this=value.copy()))],
+            default=exp.Floor(this=value.copy()),
+        )
+        return exp.Cast(this=whole, to=to)
+    return exp.Cast(this=col(name), to=to)
 
 
 def _literal(value: Any) -> exp.Expression:
@@ -202,11 +214,30 @@ def op_fill_nulls(p: ops.FillNullsParams, ctx: OpContext) -> exp.Query:
     )
 
 
+_SIDES = {"l": "l", "left": "l", "r": "r", "right": "r"}
+
+
+def _join_condition(on: exp.Expression, ctx: OpContext) -> exp.Expression:
+    """Qualifiers ``left`` / ``right`` (as documented) or ``l`` / ``r`` → the aliases the query uses."""
+    for column in list(on.find_all(exp.Column)):
+        table = column.table
+        if not table:
+            continue
+        side = _SIDES.get(table.lower())
+        if side is None:
+            raise ctx.src.error(
+                f"join condition refers to '{table}.{column.name}'",
+                hint="qualify columns with left (or l) for the input and right (or r) for the other node",
+            )
+        column.set("table", exp.to_identifier(side))
+    return on
+
+
 def op_join(p: ops.JoinParams, ctx: OpContext) -> exp.Query:
     left = exp.to_table("df").as_("l")
     right = exp.to_table(p.right).as_("r")
     if p.condition:
-        on = parse_expression(p.condition, ctx)
+        on = _join_condition(parse_expression(p.condition, ctx), ctx)
     else:
         ctx.check(p.on or [], "join key")
         right_cols = ctx.columns_of(p.right)
@@ -367,6 +398,10 @@ def op_window(p: ops.WindowParams, ctx: OpContext) -> exp.Query:
         elif p.frame == "rolling":
             frame = exp.WindowSpec(
                 kind="ROWS", start=exp.Literal.number(p.rows - 1), start_side="PRECEDING", end="CURRENT ROW"
+            )
+        elif p.frame == "partition" and p.order_by:  # an ORDER BY alone would make the frame running
+            frame = exp.WindowSpec(
+                kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="UNBOUNDED", end_side="FOLLOWING"
             )
     window = exp.alias_(_window(fn, p.partition_by, p.order_by, frame), p.name, quoted=True)
     if ctx.columns is not None and p.name in ctx.columns:

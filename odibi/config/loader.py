@@ -249,7 +249,8 @@ class _Builder:
                 raise ConfigError("mapping keys must be plain scalars", location=self._loc(key_node))
             key = self._scalar(key_node)
             if not isinstance(key, str):
-                key = str(key).lower() if isinstance(key, bool) else str(key)
+                # YAML 1.1 reads a key `on:` (join's param) or `yes:` as a boolean: keep the word
+                key = key_node.value.lower() if isinstance(key, bool) else str(key)
             if key in out:
                 first = self.smap.keys[(*path, key)]
                 raise ConfigError(

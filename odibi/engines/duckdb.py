@@ -13,7 +13,6 @@ import tempfile
 from typing import Any
 
 import duckdb
-import ibis
 
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError
@@ -167,6 +166,10 @@ class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
     capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND})
+    # DuckDB's filter pushdown grows exponentially with the nesting of views that filter over window
+    # functions (16 such views: seconds; 22: a minute); the runner materializes a node that would sit on
+    # more views than this, which keeps every plan small.
+    max_view_depth = 4
 
     def __init__(
         self, *, threads: int | None = None, memory_limit: str | None = None, config: dict | None = None
@@ -192,6 +195,8 @@ class DuckDBEngine:
     def ibis(self):
         """Ibis' DuckDB backend over this engine's connection."""
         if self._ibis is None:
+            import ibis  # ~0.2 s of CPU to import: only when a run needs it (schemas of unusual types, samples)
+
             self._ibis = ibis.duckdb.from_connection(self.con)
         return self._ibis
 

@@ -451,15 +451,34 @@ class PandasEngine:
         config.setdefault("temp_directory", f"{self._tmp}/spill")
         self.con = duckdb.connect(config=config)
         self.con.execute("SET TimeZone = 'UTC'")
+        # a relation is an Arrow table (what DuckDB scans) and its DataFrame, made on first use: a chain of
+        # SQL nodes never pays for Arrow → pandas conversions it does not need
         self.frames: dict[str, pd.DataFrame] = {}
         self._arrow: dict[str, pa.Table] = {}
+        # plain parquet files read lazily: a DuckDB view over read_parquet (projections and filters are
+        # pushed into the scan, as on the DuckDB engine); Arrow and pandas only when asked for
+        self._lazy: set[str] = set()
 
     # -- the store -------------------------------------------------------------------------------
+    def _forget(self, relation: str) -> None:
+        self.frames.pop(relation, None)
+        if relation in self._lazy:
+            self._lazy.discard(relation)
+            self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(relation)}")
+        if self._arrow.pop(relation, None) is not None:
+            self.con.unregister(relation)
+
     def _store(self, relation: str, table: pa.Table) -> None:
-        frame = to_pandas(table)
-        self.frames[relation] = frame
+        self._forget(relation)
         self._arrow[relation] = table
         self.con.register(relation, table)
+
+    def _arrow_of(self, relation: str) -> pa.Table:
+        if relation not in self._arrow:
+            if relation not in self._lazy:
+                raise NodeExecutionError(f"unknown relation '{relation}'")
+            self._arrow[relation] = self._query(f"SELECT * FROM {quote_ident(relation)}")
+        return self._arrow[relation]
 
     def put(self, relation: str, frame: pd.DataFrame) -> None:
         """Register a DataFrame (e.g. a Python step's result) under ``relation``."""
@@ -476,7 +495,7 @@ class PandasEngine:
     def frame(self, relation: str) -> pd.DataFrame:
         """The relation as a pandas DataFrame."""
         if relation not in self.frames:
-            raise NodeExecutionError(f"unknown relation '{relation}'")
+            self.frames[relation] = to_pandas(self._arrow_of(relation))
         return self.frames[relation]
 
     def _query(self, sql: str) -> pa.Table:
@@ -564,6 +583,12 @@ class PandasEngine:
         return frame
 
     def register_read(self, relation: str, spec: ReadSpec) -> None:
+        source = _lazy_parquet(spec)
+        if source is not None:
+            self._forget(relation)
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(relation)} AS SELECT * FROM {source}")
+            self._lazy.add(relation)
+            return
         self.put(relation, self.read(spec))
 
     # -- relational work -------------------------------------------------------------------------
@@ -571,27 +596,37 @@ class PandasEngine:
         self._store(relation, self._query(_narrow_hugeint(self.con, sql)))
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
-        if source not in self._arrow:
-            raise NodeExecutionError(f"unknown relation '{source}'")
-        self.frames[relation] = self.frames[source]
-        self._arrow[relation] = self._arrow[source]
-        self.con.register(relation, self._arrow[source])
+        if source in self._lazy and source not in self._arrow and not materialize:
+            self._forget(relation)
+            self.con.execute(f"CREATE TEMP VIEW {quote_ident(relation)} AS SELECT * FROM {quote_ident(source)}")
+            self._lazy.add(relation)
+            return
+        table = self._arrow_of(source)
+        frame = self.frames.get(source)
+        self._store(relation, table)
+        if frame is not None:
+            self.frames[relation] = frame
 
     def columns(self, relation: str) -> dict[str, str]:
-        if relation not in self._arrow:
+        if relation in self._arrow:
+            schema = self._arrow[relation].schema
+        elif relation in self._lazy:
+            schema = self._query(f"SELECT * FROM {quote_ident(relation)} LIMIT 0").schema
+        else:
             raise NodeExecutionError(f"unknown relation '{relation}'")
-        return {f.name: logical_type(f.type) for f in self._arrow[relation].schema}
+        return {f.name: logical_type(f.type) for f in schema}
 
     def scalar(self, sql: str) -> Any:
         row = self.con.execute(sql).fetchone()
         return None if row is None else row[0]
 
     def count(self, relation: str) -> int:
-        return len(self.frame(relation))
+        return self._arrow_of(relation).num_rows
 
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
-        self.frame(relation)
-        return self._arrow[relation].slice(0, n).to_pylist()
+        if relation in self._lazy and relation not in self._arrow:
+            return self._query(f"SELECT * FROM {quote_ident(relation)} LIMIT {int(n)}").to_pylist()
+        return self._arrow_of(relation).slice(0, n).to_pylist()
 
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
@@ -668,7 +703,27 @@ class PandasEngine:
         finally:
             self.frames.clear()
             self._arrow.clear()
+            self._lazy.clear()
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _lazy_parquet(spec: ReadSpec) -> str | None:
+    """``read_parquet(...)`` for a plain parquet file (one file, no options, no pandas index stored in
+    it), which DuckDB reads as pandas would; None when the pandas reader must decide (directories, globs,
+    options, a stored index)."""
+    if spec.format != "parquet" or spec.options or not os.path.isfile(spec.uri):
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(spec.uri).metadata or {}
+        if b"pandas" in meta:
+            index = json.loads(meta[b"pandas"]).get("index_columns", [])
+            if any(not isinstance(i, dict) for i in index):  # an index stored as columns
+                return None
+    except Exception:
+        return None
+    return "read_parquet('" + spec.uri.replace("'", "''") + "')"
 
 
 def _narrow_hugeint(con: Any, sql: str) -> str:

@@ -603,7 +603,11 @@ class SparkEngine:
 
         if not isinstance(frame, pd.DataFrame):
             raise NodeExecutionError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-        self._register(relation, self._cache(self.spark.createDataFrame(frame)))
+        from odibi.engines.pandas import to_arrow
+
+        # through Arrow, like the other engines: NaN in a text column is NULL (not the string 'NaN'),
+        # and column types come from the frame's dtypes rather than from sampled values
+        self._register(relation, self._cache(self.spark.createDataFrame(to_arrow(frame))))
 
     def dataframe(self, relation: str):
         """The relation as a Spark DataFrame."""

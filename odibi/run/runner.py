@@ -85,6 +85,8 @@ def run_plan(
         consumers = pplan.consumers()
         wanted = set(names)
         status: dict[str, str] = {}
+        depth: dict[str, int] = {}  # views stacked under a node since the last materialized relation
+        max_depth = getattr(engine, "max_view_depth", None)
         for name in names:
             node = compiled[(pplan.name, name)]
             bad = [d for d in _inputs(node) if status.get(d) in ("failed", "skipped")]
@@ -97,7 +99,11 @@ def run_plan(
                 )
                 continue
             uses = len([c for c in consumers.get(name, []) if c in wanted])
-            result = _run_node(project, engine, node, uses, redirect)
+            depth[name] = 1 + max((depth.get(d, 0) for d in _inputs(node)), default=0)
+            deep = max_depth is not None and depth[name] > max_depth
+            if deep or uses > 1 or node.config.cache or node.config.validation:
+                depth[name] = 0
+            result = _run_node(project, engine, node, uses, redirect, deep=deep)
             status[name] = result.status
             results.append(result)
             if log:
@@ -115,7 +121,7 @@ def _inputs(node: CompiledNode) -> list[str]:
 
 
 def _run_node(
-    project: Project, engine, node: CompiledNode, uses: int, redirect: Redirect | None
+    project: Project, engine, node: CompiledNode, uses: int, redirect: Redirect | None, *, deep: bool = False
 ) -> NodeResult:
     cfg = node.config
     started = time.perf_counter()
@@ -125,7 +131,7 @@ def _run_node(
         if cfg.read is not None:
             engine.register_read(node.read_relation, _read_spec(project, cfg.read, redirect))
         stage = "transform"
-        materialize = bool(cfg.cache or cfg.validation or uses > 1)
+        materialize = bool(cfg.cache or cfg.validation or uses > 1 or deep)
         if node.deferred:
             visible = sorted(project_plan_upstream(node))
             run_steps(engine, node, visible, materialize=materialize)

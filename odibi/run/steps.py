@@ -50,12 +50,14 @@ def _step_query(engine, node: CompiledNode, step: StepPlan, previous: str | None
         from odibi.compile.ibis_steps import ibis_step_sql
 
         return ibis_step_sql(step, dict(engine.columns(previous)))
+    types = dict(engine.columns(previous)) if previous else None
     ctx = ops.OpContext(
         node.dialect,
         step.src,
-        list(engine.columns(previous)) if previous else None,
+        list(types) if types is not None else None,
         lambda other: list(engine.columns(other)),
         lambda column: _distinct(engine, previous, column),
+        types=types,
     )
     return ops.build(step.operation, ctx)
 

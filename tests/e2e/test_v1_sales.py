@@ -26,9 +26,13 @@ NODES = [
     ("bronze_to_silver", "load_products"),
     ("bronze_to_silver", "clean_sales"),
     ("bronze_to_silver", "save_silver"),
+    ("bronze_to_silver", "load_customers"),
+    ("bronze_to_silver", "customer_sales"),
     ("silver_to_gold", "load_silver"),
+    ("silver_to_gold", "load_customer_sales"),
     ("silver_to_gold", "sales_by_category"),
     ("silver_to_gold", "daily_sales"),
+    ("silver_to_gold", "segment_channel_revenue"),
 ]
 
 
@@ -85,7 +89,23 @@ def expected(run) -> dict[str, pd.DataFrame]:
     daily = daily.sort_values("sale_date")
     daily["running_revenue"] = daily["revenue"].cumsum()
 
-    return {"silver": silver, "by_category": by_cat, "daily": daily}
+    c = read_raw_csv(bronze / "customers.csv")
+    customer_sales = silver.merge(c, on="customer_id", how="left")
+    customer_sales["customer_name"] = customer_sales["customer_name"].fillna("unknown customer")
+    customer_sales["segment"] = customer_sales["segment"].replace("", np.nan).fillna("unassigned")
+    customer_sales = customer_sales[
+        ["transaction_id", "customer_id", "customer_name", "segment", "channel", "amount"]
+    ]
+    by_segment = customer_sales.pivot_table(
+        index="segment", columns="channel", values="amount", aggfunc="sum"
+    )
+    by_segment = by_segment[sorted(by_segment.columns)].reset_index()
+    by_segment.columns.name = None
+
+    return {
+        "silver": silver, "by_category": by_cat, "daily": daily, "customer_sales": customer_sales,
+        "by_segment": by_segment,
+    }  # fmt: skip
 
 
 def test_config_is_v1_shaped():
@@ -100,6 +120,15 @@ def test_config_is_v1_shaped():
     assert any(isinstance(st, str) for st in steps) and any(
         isinstance(st, dict) and "sql" in st for st in steps
     )
+    # a v1 context-style function step (transforms.py beside the config) and a v1 pivot operation
+    functions = [st for st in steps if isinstance(st, dict) and "function" in st]
+    assert functions and functions[0]["function"] == "enrich_with_customer_data"
+    assert (
+        "def enrich_with_customer_data(context, customers_table)"
+        in (EXAMPLES / "v1_sales" / "transforms.py").read_text()
+    )
+    pivots = [st for st in steps if isinstance(st, dict) and st.get("operation") == "pivot"]
+    assert pivots and set(pivots[0]["params"]) == {"group_by", "pivot_column", "value_column", "agg_func"}
     validations = [n["validation"] for p in cfg["pipelines"] for n in p["nodes"] if "validation" in n]
     assert {"not_empty", "no_nulls", "schema"} <= {k for v in validations for k in v}
 
@@ -110,6 +139,8 @@ def test_every_node_succeeds(run, expected):
     assert rows["save_silver"] == len(expected["silver"])
     assert rows["sales_by_category"] == len(expected["by_category"])
     assert rows["daily_sales"] == len(expected["daily"])
+    assert rows["customer_sales"] == len(expected["customer_sales"])
+    assert rows["segment_channel_revenue"] == len(expected["by_segment"])
     # the v1 validation ran (and passed) where it is configured
     nodes = {n.node: n for n in run.result.nodes}
     checks = " ".join(nodes["clean_sales"].checks)
@@ -148,6 +179,25 @@ def test_gold_daily_sales_json(run, expected):
     lines = run.out("gold/daily_sales.json").read_text().splitlines()
     actual = pd.DataFrame([json.loads(line) for line in lines if line.strip()])  # newline-delimited
     assert_same_rows(actual, expected["daily"], sort_by=["sale_date"], dates=("sale_date",))
+
+
+def test_silver_customer_sales(run, expected):
+    """Written by the v1 context function (pandas) followed by a SQL step."""
+    actual = pd.read_parquet(run.out("silver/customer_sales.parquet"))
+    assert_same_rows(actual, expected["customer_sales"], sort_by=["transaction_id"])
+    assert {"unassigned", "consumer", "business"} == set(actual["segment"])
+    assert (actual["customer_name"] == "unknown customer").any()  # CU107 is not in customers.csv
+
+
+def test_gold_segment_channel_revenue(run, expected):
+    """The v1 pivot: one column per channel found in the data (sorted), revenue summed."""
+    actual = pd.read_csv(run.out("gold/segment_channel_revenue.csv"))
+    assert list(actual.columns) == ["segment", "marketplace", "online", "store"]
+    assert_same_rows(actual, expected["by_segment"], sort_by=["segment"])
+    nodes = {n.node: n for n in run.result.nodes}
+    assert nodes["segment_channel_revenue"].columns == {
+        "segment": "string", "marketplace": "float", "online": "float", "store": "float"
+    }  # fmt: skip
 
 
 def test_cli_run(cli_runs):

@@ -1,0 +1,5 @@
+import sys
+
+from benchmarks.tpch.run import main
+
+sys.exit(main())
