@@ -159,6 +159,16 @@ CONNECTION_TYPES = ("local", "local_dbfs", "azure_adls", "azure_sql", "sql", "s3
 class ReadConfig(OdibiModel):
     """Where a node's data comes from."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["path"], "properties": {"path": {"type": "string", "minLength": 1}}},
+                {"required": ["table"], "properties": {"table": {"type": "string", "minLength": 1}}},
+                {"required": ["query"], "properties": {"query": {"type": "string", "minLength": 1}}},
+            ]
+        }
+    )
+
     connection: str = Field(description="Name of a connection defined under `connections`.")
     path: str | None = Field(None, description="File or folder path, relative to the connection.")
     table: str | None = Field(None, description="Table name, for SQL connections.")
@@ -181,6 +191,15 @@ class ReadConfig(OdibiModel):
 
 class WriteConfig(OdibiModel):
     """Where a node's result goes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["path"], "properties": {"path": {"type": "string", "minLength": 1}}},
+                {"required": ["table"], "properties": {"table": {"type": "string", "minLength": 1}}},
+            ]
+        }
+    )
 
     connection: str = Field(description="Name of a connection defined under `connections`.")
     path: str | None = Field(None, description="File or folder path, relative to the connection.")
@@ -277,6 +296,15 @@ class SchemaCheck(OdibiModel):
 class RangeCheck(OdibiModel):
     """Bounds of a column's values (NULLs are not checked here: use no_nulls)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["min"], "properties": {"min": {"not": {"type": "null"}}}},
+                {"required": ["max"], "properties": {"max": {"not": {"type": "null"}}}},
+            ]
+        }
+    )
+
     min: Any = Field(None, description="Smallest allowed value.")
     max: Any = Field(None, description="Largest allowed value.")
 
@@ -307,6 +335,13 @@ class QuarantineConfig(OdibiModel):
 
 class ValidationConfig(OdibiModel):
     """Data-quality checks run on a node's result before it is written."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"on_fail": {"const": "quarantine"}}, "required": ["on_fail"]},
+            "then": {"required": ["quarantine"], "properties": {"quarantine": {"type": "object"}}},
+        }
+    )
 
     not_empty: bool = Field(False, description="Fail when the result has no rows.")
     no_nulls: list[str] = Field(default_factory=list, description="Columns that must hold no NULLs.")
@@ -347,7 +382,10 @@ class ValidationConfig(OdibiModel):
 class NodeConfig(OdibiModel):
     """One node: read → transform steps → validation → write."""
 
-    name: str = Field(description="Unique node name; later SQL refers to the node's result by it.")
+    name: str = Field(
+        description="Unique node name; later SQL refers to the node's result by it.",
+        json_schema_extra={"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+    )
     description: str | None = Field(None, description="What the node does.")
     depends_on: list[str] = Field(default_factory=list, description="Nodes that must run first.")
     read: ReadConfig | None = Field(None, description="Where the data comes from.")
@@ -372,7 +410,13 @@ class PipelineConfig(OdibiModel):
     """A pipeline: a DAG of nodes. Pipelines run in list order."""
 
     model_config = ConfigDict(
-        json_schema_extra={"anyOf": [{"required": ["pipeline"]}, {"required": ["name"]}]}
+        json_schema_extra={
+            "not": {"required": ["pipeline", "name"]},  # give the name once (pydantic allows equal twice)
+            "anyOf": [
+                {"required": ["pipeline"], "properties": {"pipeline": {"type": "string", "minLength": 1}}},
+                {"required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}},
+            ]
+        }
     )
 
     pipeline: str | None = Field(None, description="Pipeline name.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from odibi.config.base import OdibiModel
@@ -76,6 +76,15 @@ class FillNullsParams(OdibiModel):
 
 class JoinParams(OdibiModel):
     """Join the step's input (left) with another node (right)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["on"], "properties": {"on": {"type": "array", "minItems": 1}}},
+                {"required": ["condition"], "properties": {"condition": {"type": "string", "minLength": 1}}},
+            ]
+        }
+    )
 
     right: str = Field(description="The node to join with (it must be in depends_on).")
     how: Literal["inner", "left", "right", "full", "semi", "anti"] = Field("inner", description="Join type.")
@@ -145,8 +154,34 @@ class DeduplicateParams(OdibiModel):
     keep: Literal["first", "last"] = Field("first", description="Which row of each key to keep.")
 
 
+def _when(function_names: list[str], required: str, schema: dict) -> dict:
+    return {
+        "if": {"properties": {"function": {"enum": function_names}}, "required": ["function"]},
+        "then": {"required": [required], "properties": {required: schema}},
+    }
+
+
 class WindowParams(OdibiModel):
     """Add one column computed by a window function."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _when(
+                    ["lag", "lead", "sum", "avg", "min", "max"], "column", {"type": "string", "minLength": 1}
+                ),
+                _when(
+                    ["row_number", "rank", "dense_rank", "ntile", "lag", "lead"],
+                    "order_by",
+                    {"type": "array", "minItems": 1},
+                ),
+                {
+                    "if": {"properties": {"frame": {"const": "rolling"}}, "required": ["frame"]},
+                    "then": {"required": ["rows"], "properties": {"rows": {"type": "integer"}}},
+                },
+            ]
+        }
+    )
 
     name: str = Field(description="Output column.")
     function: Literal[

@@ -36,17 +36,32 @@ def _is_glob(path: str) -> bool:
     return any(ch in path for ch in "*?[")
 
 
-def read_spec(project, read, redirect=None):
-    """The resolved :class:`~odibi.engines.base.ReadSpec` of a node's ``read`` block (no schema yet)."""
+def _locate(project, io, redirect, kind: str) -> tuple[str, str]:
+    """(absolute location, format) of a read / write block's path."""
     from odibi.config.semantics import infer_format
-    from odibi.engines.base import ReadSpec
     from odibi.errors import NodeExecutionError
 
-    conn = project.config.connections[read.connection]
-    if read.path is None:
-        raise NodeExecutionError("reading tables and queries needs a SQL connection, not supported yet")
-    fmt = read.format or infer_format(read.path)
-    uri = resolve_path(conn, read.path, project.root)
+    conn = project.config.connections[io.connection]
+    if io.path is None:
+        raise NodeExecutionError(f"{kind} of tables and queries needs a SQL connection, not supported yet")
+    fmt = io.format or infer_format(io.path)
+    uri = resolve_path(conn, io.path, project.root)
     if redirect is not None:
-        uri = redirect(uri, "read")
-    return ReadSpec(uri, str(fmt), dict(read.options))
+        uri = redirect(uri, kind)
+    return uri, str(fmt)
+
+
+def read_spec(project, read, redirect=None):
+    """The resolved :class:`~odibi.engines.base.ReadSpec` of a node's ``read`` block (no schema yet)."""
+    from odibi.engines.base import ReadSpec
+
+    uri, fmt = _locate(project, read, redirect, "read")
+    return ReadSpec(uri, fmt, dict(read.options))
+
+
+def write_spec(project, write, redirect=None):
+    """The resolved :class:`~odibi.engines.base.WriteSpec` of a ``write`` (or quarantine) block."""
+    from odibi.engines.base import WriteSpec
+
+    uri, fmt = _locate(project, write, redirect, "write")
+    return WriteSpec(uri, fmt, str(write.mode), dict(getattr(write, "options", None) or {}))

@@ -216,7 +216,7 @@ class DuckDBEngine:
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
         kind = "TABLE" if materialize else "VIEW"
         self._drop(relation)
-        self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS {_narrow_hugeint(self.con, sql)}")
+        self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS {narrow_hugeint(self.con, sql)}")
         self._kinds[relation] = kind
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
@@ -286,7 +286,7 @@ class DuckDBEngine:
             return None
         select = f"SELECT * FROM {quote_ident(relation)}"
         if staged.appends_to_file:
-            existing = self.read_sql(ReadSpec(str(staged.target), spec.format, _read_back_options(spec)))
+            existing = self.read_sql(ReadSpec(str(staged.target), spec.format, read_back_options(spec)))
             select = f"SELECT * FROM {existing} UNION ALL BY NAME {select}"
         if spec.format == "csv":
             params = {"HEADER": True, **_params("csv", spec.options, _CSV_WRITE)}
@@ -318,7 +318,7 @@ class DuckDBEngine:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def _narrow_hugeint(con: Any, sql: str) -> str:
+def narrow_hugeint(con: Any, sql: str) -> str:
     """Cast HUGEINT columns (DuckDB's type for SUM of integers) to BIGINT.
 
     Other engines return BIGINT for an integer sum, and DuckDB's parquet writer turns HUGEINT into DOUBLE;
@@ -332,7 +332,7 @@ def _narrow_hugeint(con: Any, sql: str) -> str:
     return f"SELECT * REPLACE ({casts}) FROM ({sql})"
 
 
-def _read_back_options(spec: WriteSpec) -> dict[str, Any]:
+def read_back_options(spec: WriteSpec) -> dict[str, Any]:
     """Options to read an existing output the way it was written (for append)."""
     keep = {"sep", "delimiter", "delim", "quote", "escape", "header", "compression"}
     return {k: v for k, v in spec.options.items() if str(k).lower() in keep}

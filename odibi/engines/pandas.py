@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.engines.duckdb import narrow_hugeint as _narrow_hugeint
+from odibi.engines.duckdb import read_back_options as _read_back_options
 from odibi.errors import NodeExecutionError
 from odibi.formats.options import OptionError, normalise
 from odibi.run.writes import stage
@@ -598,7 +600,9 @@ class PandasEngine:
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
         if source in self._lazy and source not in self._arrow and not materialize:
             self._forget(relation)
-            self.con.execute(f"CREATE TEMP VIEW {quote_ident(relation)} AS SELECT * FROM {quote_ident(source)}")
+            self.con.execute(
+                f"CREATE TEMP VIEW {quote_ident(relation)} AS SELECT * FROM {quote_ident(source)}"
+            )
             self._lazy.add(relation)
             return
         table = self._arrow_of(source)
@@ -724,19 +728,3 @@ def _lazy_parquet(spec: ReadSpec) -> str | None:
     except Exception:
         return None
     return "read_parquet('" + spec.uri.replace("'", "''") + "')"
-
-
-def _narrow_hugeint(con: Any, sql: str) -> str:
-    """Cast HUGEINT columns (DuckDB's type for SUM of integers) to BIGINT, as the DuckDB engine does."""
-    described = con.execute(f"DESCRIBE {sql}").fetchall()
-    wide = [name for name, typ, *_ in described if str(typ).upper() in ("HUGEINT", "UHUGEINT")]
-    if not wide:
-        return sql
-    casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
-    return f"SELECT * REPLACE ({casts}) FROM ({sql})"
-
-
-def _read_back_options(spec: WriteSpec) -> dict[str, Any]:
-    """Options to read an existing output the way it was written (for append)."""
-    keep = {"sep", "delimiter", "delim", "quote", "escape", "header", "compression"}
-    return {k: v for k, v in spec.options.items() if str(k).lower() in keep}

@@ -6,6 +6,7 @@ Everything here is iterative (no recursion), so a 10,000-level chain plans as ea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from odibi.config.models import NodeConfig, PipelineConfig, suggest
 from odibi.config.project import Project
@@ -38,6 +39,16 @@ class PipelinePlan:
             todo.extend(self.nodes[dep].depends_on)
         return seen
 
+    def ancestors(self, name: str) -> Ancestors:
+        """The ancestors of ``name`` as a lazy set: a direct dependency answers at once, and the full set
+        is walked only when asked about anything else (so compiling a deep chain stays linear)."""
+        return Ancestors(self, name)
+
+    @cached_property
+    def lower_names(self) -> frozenset[str]:
+        """Every node name, lower-cased (names a query may not reuse for its CTEs)."""
+        return frozenset(n.lower() for n in self.nodes)
+
     def consumers(self) -> dict[str, list[str]]:
         """Node → the nodes that depend on it directly."""
         out: dict[str, list[str]] = {n: [] for n in self.nodes}
@@ -46,6 +57,38 @@ class PipelinePlan:
                 if dep in out:
                     out[dep].append(name)
         return out
+
+
+class Ancestors:
+    """The ancestors of one node (see :meth:`PipelinePlan.ancestors`): ``in``, iteration, :meth:`find`."""
+
+    def __init__(self, plan: PipelinePlan, name: str) -> None:
+        self._plan = plan
+        self._direct = [d for d in plan.nodes[name].depends_on if d in plan.nodes]
+        self._name = name
+        self._all: set[str] | None = None
+
+    def _full(self) -> set[str]:
+        if self._all is None:
+            self._all = self._plan.upstream(self._name)
+        return self._all
+
+    def __contains__(self, other: object) -> bool:
+        return other in self._direct or other in self._full()
+
+    def __iter__(self):
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def find(self, name: str) -> str | None:
+        """The ancestor spelled ``name`` ignoring case (a direct dependency first), or None."""
+        low = name.lower()
+        for dep in self._direct:
+            if dep.lower() == low:
+                return dep
+        return next((v for v in self._full() if v.lower() == low), None)
 
 
 @dataclass
@@ -173,7 +216,8 @@ def _layers(nodes: dict[str, NodeConfig]) -> tuple[list[list[str]], set[str]]:
 
 def _find_cycle(nodes: dict[str, NodeConfig], cyclic: set[str]) -> list[str]:
     """One cycle among ``cyclic`` nodes, as a closed path (a -> b -> a), found iteratively."""
-    start = min(cyclic, key=lambda n: list(nodes).index(n))
+    order = {n: i for i, n in enumerate(nodes)}
+    start = min(cyclic, key=order.__getitem__)
     path = [start]
     pos = {start: 0}
     cur = start
@@ -212,4 +256,4 @@ def select(
     return [(p, [n for n in p.order if n in wanted])]
 
 
-__all__ = ["PipelinePlan", "ProjectPlan", "build_plan", "select"]
+__all__ = ["Ancestors", "PipelinePlan", "ProjectPlan", "build_plan", "select"]

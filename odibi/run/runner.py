@@ -15,8 +15,7 @@ from typing import Any
 from odibi.compile.node import CompiledNode
 from odibi.compile.project import render_node
 from odibi.config.project import Project
-from odibi.config.semantics import infer_format
-from odibi.connections.resolve import read_spec, resolve_path
+from odibi.connections.resolve import read_spec, write_spec
 from odibi.engines.base import ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
@@ -178,11 +177,4 @@ def _read_spec(project: Project, read, redirect: Redirect | None = None) -> Read
 
 
 def _write_spec(project: Project, write, redirect: Redirect | None = None) -> WriteSpec:
-    conn = project.config.connections[write.connection]
-    if write.path is None:
-        raise NodeExecutionError("writing tables needs a SQL connection, not supported yet")
-    fmt = write.format or infer_format(write.path)
-    uri = resolve_path(conn, write.path, project.root)
-    if redirect is not None:
-        uri = redirect(uri, "write")
-    return WriteSpec(uri, str(fmt), str(write.mode), dict(getattr(write, "options", None) or {}))
+    return write_spec(project, write, redirect)
