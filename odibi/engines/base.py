@@ -19,6 +19,8 @@ class Capability(str, Enum):
     APPEND = "append"
     MERGE = "merge"
     PYTHON_PANDAS_UDF = "python_pandas_udf"
+    # the data is in this process: pandas function steps get it without collecting it from a cluster
+    LOCAL_PANDAS = "local_pandas"
 
 
 @dataclass(frozen=True)

@@ -445,7 +445,14 @@ class PandasEngine:
 
     name = "pandas"
     dialect = "duckdb"
-    capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.PYTHON_PANDAS_UDF})
+    capabilities = frozenset(
+        {
+            Capability.ATOMIC_OVERWRITE,
+            Capability.APPEND,
+            Capability.LOCAL_PANDAS,
+            Capability.PYTHON_PANDAS_UDF,
+        }
+    )
 
     def __init__(self, **config: Any) -> None:
         self._tmp = tempfile.mkdtemp(prefix="odibi-pandas-")

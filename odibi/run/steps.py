@@ -17,6 +17,7 @@ from odibi.compile import ops
 from odibi.compile.fidelity import preserve_meaning
 from odibi.compile.node import CompiledNode, StepPlan, bind_input
 from odibi.compile.sql import render
+from odibi.engines.base import Capability
 from odibi.errors import NodeExecutionError
 from odibi.transforms import TransformContext
 
@@ -86,13 +87,14 @@ def _distinct(engine, relation: str | None, column: str) -> list:
 def _run_python(engine, step: StepPlan, previous: str | None, relation: str, visible: list[str]) -> None:
     assert step.transform is not None
     name = step.transform.name
-    if engine.name == "spark" and not step.pandas_on_spark:
+    local = Capability.LOCAL_PANDAS in engine.capabilities
+    if not local and not step.pandas_on_spark:
         raise NodeExecutionError(
             f"function '{name}' works on pandas DataFrames; on spark that collects its input to the driver",
             hint="set pandas_on_spark: true on the step if the data fits in the driver's memory, "
             "or write the function with Ibis tables (runs on every engine)",
         )
-    if engine.name == "spark":
+    if not local:
         log.warning("function '%s' collects its input to the Spark driver as pandas", name)
     if previous is None:
         raise NodeExecutionError(f"function '{name}' has no input (the node has no read and no depends_on)")
