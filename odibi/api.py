@@ -7,6 +7,9 @@ collects every problem before raising. ``compile_project`` renders each node's S
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,23 @@ from odibi.config.project import Project, load_project
 from odibi.config.semantics import check_semantics
 from odibi.errors import CompileError, OdibiError, Problems
 from odibi.plan.graph import PipelinePlan, ProjectPlan, build_plan, select
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a project is loaded and compiled.
+
+    Compiling builds a sqlglot tree per step and keeps most of them; the collector would walk the
+    growing heap over and over, about a third of `odibi validate`'s time on a 1,000-node project. The
+    work is bounded and short, and what it leaves as garbage is collected once the collector resumes.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -44,6 +64,11 @@ def validate(
     With ``engine``, every SQL step is also rendered in that engine's dialect, and a construct sqlglot
     cannot translate faithfully is reported at its step, before anything runs.
     """
+    with _gc_paused():
+        return _validate(config, pipeline, node, engine)
+
+
+def _validate(config, pipeline: str | None, node: str | None, engine: str | None) -> ValidProject:
     project = config if isinstance(config, Project) else load_project(config)
     problems = Problems()
     check_semantics(project, problems)
@@ -99,12 +124,14 @@ def compile_project(
     _check_dialect(target)
     out = []
     problems = Problems()
-    for pplan, names in valid.selection:
-        for name in names:
-            try:
-                out.append(render_node(valid.compiled[(pplan.name, name)], target, strict=dialect is None))
-            except CompileError as err:
-                problems.add(err)
+    with _gc_paused():
+        for pplan, names in valid.selection:
+            for name in names:
+                try:
+                    compiled = valid.compiled[(pplan.name, name)]  # `valid` is ours alone: consumed
+                    out.append(render_node(compiled, target, strict=dialect is None, consume=True))
+                except CompileError as err:
+                    problems.add(err)
     problems.raise_if_any()
     return out
 

@@ -154,6 +154,12 @@ def run(
             "and compare every output.",
         ),
     ] = None,
+    all_nodes: Annotated[
+        bool,
+        typer.Option(
+            "--all-nodes", help="List every node in the summary (large runs list the notable ones)."
+        ),
+    ] = False,
 ) -> None:
     """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
     from odibi import api
@@ -179,7 +185,7 @@ def run(
         print_comparison(comparison)
         raise typer.Exit(0 if comparison.ok else 1)
     result = _guard(lambda: api.run_project(config, engine=engine, pipeline=pipeline, node=node))
-    print_summary(result)
+    print_summary(result, all_nodes=all_nodes)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -234,6 +240,36 @@ def list_(
         _fail(_usage(f"unknown list '{what}': operations, transforms or engines"))
 
 
+# Commands that only read files and print: no engine, session, temporary file or atexit hook to clean up.
+_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list"})
+
+
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point.
+
+    A read-only command (validate, compile, schema, list) runs without Python's cycle collector and ends
+    with ``os._exit`` once its output is flushed. On a 1,000-node project the collector walking the
+    growing heap of parsed SQL trees, and the interpreter tearing that heap down at exit, took 0.4 s
+    more than compiling it. The process is short-lived and leaves nothing to clean up, so neither
+    buys anything. Other commands (``run``, ``init``) keep the collector and exit normally.
+    """
+    import gc
+    import os
+
+    if _command(sys.argv[1:]) not in _READ_ONLY_COMMANDS:
+        app()
+        return
+    gc.disable()
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
+def _command(args: list[str]) -> str | None:
+    """The subcommand named on the command line (the first word that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)

@@ -26,15 +26,36 @@ def _short(path: str) -> str:
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow"}
 
 
-def print_summary(result) -> None:
-    """A per-node table (status, rows, time, detail) and a one-line total."""
+FULL_TABLE_NODES = 40  # larger runs list their notable nodes only (unless --all-nodes)
+SLOWEST_SHOWN = 10
+
+
+def notable(nodes: list) -> list:
+    """The nodes a reader of a large run's summary needs: every one that failed, was skipped or wrote an
+    output, and the slowest few; in run order."""
+    slowest = {id(n) for n in sorted(nodes, key=lambda n: n.duration_s, reverse=True)[:SLOWEST_SHOWN]}
+    return [n for n in nodes if n.status != "success" or n.written or id(n) in slowest]
+
+
+def print_summary(result, *, all_nodes: bool = False) -> None:
+    """A per-node table (status, rows, time, detail) and a one-line total.
+
+    A run of more than FULL_TABLE_NODES nodes lists its notable nodes (see :func:`notable`): a table of
+    a thousand successes hides the one failure, and rendering it costs more than a small run itself.
+    """
     console = _console()
+    nodes = result.nodes if all_nodes or len(result.nodes) <= FULL_TABLE_NODES else notable(result.nodes)
     table = Table(title=f"odibi run: {result.project} on {result.engine}", title_justify="left")
+    if len(nodes) < len(result.nodes):
+        table.caption = (
+            f"{len(result.nodes) - len(nodes)} more nodes succeeded; odibi run --all-nodes lists every node"
+        )
+        table.caption_justify = "left"
     for col, just in (("pipeline", "left"), ("node", "left"), ("status", "left"), ("rows", "right"),
                       ("time", "right")):  # fmt: skip
         table.add_column(col, justify=just, no_wrap=True)
     table.add_column("detail", overflow="fold")
-    for n in result.nodes:
+    for n in nodes:
         detail = n.error or (f"wrote {_short(n.written)}" if n.written else "")
         # a node that was neither materialized nor written stays a lazy view fused into its consumers;
         # counting it would run it again, so we say so instead

@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from odibi import transforms
 from odibi.compile import ops
+from odibi.compile.columns import resolve
 from odibi.compile.sql import SqlSource, parse_select, position, table_references
 from odibi.config.models import FunctionStep, NodeConfig, SqlStep, suggest
 from odibi.config.project import Project
@@ -32,11 +33,24 @@ class StepPlan:
     index: int
     kind: str  # "sql" | "operation" | "function"
     src: SqlSource
-    query: exp.Query | None = None  # SQL as written (df unbound); operations: built when possible
+    query: exp.Query | None = None  # an operation's SQL, when it could be built at compile time
     operation: Any = None  # the operation step model
     transform: Transform | None = None
     params: dict[str, Any] = field(default_factory=dict)
     pandas_on_spark: bool = False
+    sql: str | None = None  # a SQL step's text
+    dialect: str = "duckdb"  # ... and the dialect it is written in
+
+    def written(self) -> exp.Query | None:
+        """A fresh tree of the step's query as written (``df`` unbound), which the caller may change.
+
+        A SQL step is parsed again rather than kept: compiling a node binds and folds its steps' trees in
+        place, and a kept copy of each costs more than parsing the few steps that need it again (steps
+        of nodes built at run time, ``validate --engine``).
+        """
+        if self.kind == "sql" and self.sql is not None:
+            return parse_select(self.sql, self.dialect, self.src)
+        return self.query.copy() if self.query is not None else None
 
 
 @dataclass
@@ -49,7 +63,6 @@ class CompiledNode:
     input_name: str | None  # the relation `df` starts from (a read relation or the first dependency)
     query: exp.Query | None  # None: the node is its input unchanged, or is built at run time (deferred)
     reads: list[str] = field(default_factory=list)  # upstream node names the query reads
-    steps: list[tuple[exp.Query, SqlSource]] = field(default_factory=list)  # each SQL step, as written
     dialect: str = "duckdb"  # the dialect the node's SQL was written in
     plan_steps: list[StepPlan] = field(default_factory=list)
     deferred: str | None = None  # why the node's SQL can only be built at run time
@@ -58,6 +71,11 @@ class CompiledNode:
     @property
     def read_relation(self) -> str:
         return read_relation_name(self.name)
+
+    @property
+    def steps(self) -> list[tuple[exp.Query, SqlSource]]:
+        """Each SQL step as written (``df`` unbound), with where it is in the YAML."""
+        return [(q, p.src) for p in self.plan_steps if p.kind == "sql" and (q := p.written()) is not None]
 
 
 def read_relation_name(node: str) -> str:
@@ -73,13 +91,20 @@ def _no_columns(_: str) -> dict[str, str | None] | None:
 
 
 def compile_node(
-    project: Project, plan: PipelinePlan, name: str, problems: Problems, columns_of: ColumnsOf = _no_columns
+    project: Project,
+    plan: PipelinePlan,
+    name: str,
+    problems: Problems,
+    columns_of: ColumnsOf = _no_columns,
+    *,
+    types: bool = True,
 ) -> CompiledNode | None:
     """Compile one node; problems are collected. Returns None when the node cannot compile.
 
     ``columns_of`` gives the columns (name → logical type or None) of other relations when they are
     known without running anything; operations that need their input's columns use it, and are left to
-    run time (``deferred``) when it cannot tell.
+    run time (``deferred``) when it cannot tell. ``types=False`` says no step needs column types (no
+    operation or function step in the project): output types are then only carried, never inferred.
     """
     node = plan.nodes[name]
     pi, ni = plan.index, plan.node_index[name]
@@ -107,7 +132,6 @@ def compile_node(
     ctes: list[tuple[str, exp.Expression]] = []
     used_names = _UsedNames(plan.lower_names)  # shared, not copied per node
     reads: list[str] = []
-    written: list[tuple[exp.Query, SqlSource]] = []
     plans: list[StepPlan] = []
     previous = input_name
     current = columns_of(input_name) if input_name else None
@@ -135,7 +159,7 @@ def compile_node(
                     project.source, ypath if isinstance(step, str) else (*ypath, "sql"), plan.name, name, si
                 )
                 query = parse_select(text, dialect, src)
-                plans.append(StepPlan(si, "sql", src, query))  # `query` itself is never changed below
+                plans.append(StepPlan(si, "sql", src, sql=text, dialect=dialect))
             else:  # an operation
                 src = SqlSource(project.source, (*ypath, "params"), plan.name, name, si)
                 for other in ops.referenced_nodes(step):
@@ -158,22 +182,18 @@ def compile_node(
                     deferred = f"step {si + 1} ({step.operation}) reads its pivot values from the data"
                     current = None
                     continue
-                oplan.query = query.copy()
+                oplan.query = query.copy()  # kept as built: `query` is bound and folded below
             src = plans[-1].src
             if deferred:  # checked now, built at run time
-                _bind_tables(query.copy(), src, plan, name, visible, previous or "df", reads)
+                _bind_tables(query, src, plan, name, visible, previous or "df", reads)
                 continue
-            bound = query.copy()
+            bound = query  # this step's own tree: parsed or built above, kept nowhere else
             _bind_tables(bound, src, plan, name, visible, previous, reads)
-            if plans[-1].kind == "sql":
-                written.append((bound.copy(), src))
             schemas = {
-                r: c
+                r: _known(r, previous, current, columns_of, ctes)
                 for r in {t.name for t in bound.find_all(exp.Table)}
-                if (c := _known(r, previous, current, columns_of, ctes)) is not None
             }
-            qualified = _check_columns(bound, schemas, dialect, src) if plans[-1].kind == "sql" else None
-            current = _output_columns(bound, schemas, dialect, qualified)  # one qualify pass, not two
+            current = _step_columns(bound, schemas, dialect, src, check=plans[-1].kind == "sql", types=types)
             bound = _hoist_ctes(bound, si, used_names, ctes)
         except CompileError as err:
             if err.location is None:  # at least the step's line
@@ -192,12 +212,12 @@ def compile_node(
     if failed:
         return None
     if deferred or final is None:
-        return CompiledNode(plan.name, name, node, input_name, None, list(dict.fromkeys(reads)), written,
+        return CompiledNode(plan.name, name, node, input_name, None, list(dict.fromkeys(reads)),
                             dialect=dialect, plan_steps=plans, deferred=deferred or "no final step")  # fmt: skip
     for cte_name, cte_query in reversed(ctes):
         final = _prepend_cte(final, cte_name, cte_query)
     return CompiledNode(
-        plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), written, dialect=dialect,
+        plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), dialect=dialect,
         plan_steps=plans, columns=dict(current) if current is not None else None,
     )  # fmt: skip
 
@@ -287,6 +307,50 @@ def _output_columns(
     return out
 
 
+def _step_columns(
+    query: exp.Query,
+    schemas: dict[str, dict[str, str | None] | None],
+    dialect: str,
+    src: SqlSource,
+    *,
+    check: bool,
+    types: bool,
+) -> dict[str, str | None] | None:
+    """Check a bound step's columns against its inputs (``check``) and return its output columns.
+
+    A flat SELECT is resolved in one walk (:mod:`odibi.compile.columns`); anything else, a column the walk
+    cannot place, or output types that need inferring (``types``) go to sqlglot's qualify + annotate.
+    """
+    fast = resolve(query, schemas)
+    if fast is not None and fast.unresolved is None and (fast.exact_types or not types):
+        return fast.output
+    if check and fast is not None and fast.unresolved is not None and fast.unresolved.table:
+        _unknown_qualified(fast.unresolved, query, schemas, src)
+    known = {r: c for r, c in schemas.items() if c is not None}
+    qualified = _check_columns(query, known, dialect, src) if check else None
+    return _output_columns(query, known, dialect, qualified)  # one qualify pass, not two
+
+
+def _unknown_qualified(
+    column: exp.Column, query: exp.Query, schemas: dict[str, dict[str, str | None] | None], src: SqlSource
+) -> None:
+    """Raise for ``alias.name`` when ``alias`` is one of the step's tables and has no column ``name``
+    (an alias that names no table is left to sqlglot: it may be a struct column's field access)."""
+    sources = {t.alias_or_name.lower(): schemas.get(t.name) for t in query.find_all(exp.Table)}
+    cols = sources.get(column.table.lower())
+    if cols is None:
+        return
+    near = suggest(column.name, list(cols))
+    line, col = position(column.this)
+    raise src.error(
+        f"unknown column '{column.name}' in '{column.table}'"
+        + (f" (did you mean '{near}'?)" if near else ""),
+        line,
+        col,
+        hint=f"columns of '{column.table}': {', '.join(cols)}" if len(cols) <= 30 else None,
+    )
+
+
 def _check_columns(
     query: exp.Query, schemas: dict[str, dict[str, str | None]], dialect: str, src: SqlSource
 ) -> exp.Expression | None:
@@ -309,9 +373,12 @@ def _check_columns(
                        quote_identifiers=False, identify=False)  # fmt: skip
     except OptimizeError as exc:
         text = str(exc)
-        if "could not be resolved" not in text:
+        if "could not be resolved" in text:
+            name = text.split("'")[1] if "'" in text else ""
+        elif text.startswith("Unknown column: "):  # a qualified column its table does not have
+            name = text.removeprefix("Unknown column: ").strip()
+        else:
             return None
-        name = text.split("'")[1] if "'" in text else ""
         known = sorted({c for cols in schemas.values() for c in cols})
         near = suggest(name, known)
         where = next((c for c in query.find_all(exp.Column) if c.name == name), None)

@@ -86,7 +86,7 @@ def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[st
     for pplan, names in selection:
         oracle = ColumnOracle(project, pplan, enabled=True, types=types)
         for name in names:
-            compiled = compile_node(project, pplan, name, problems, oracle)
+            compiled = compile_node(project, pplan, name, problems, oracle, types=types)
             if compiled is not None:
                 out[(pplan.name, name)] = compiled
                 oracle.known[name] = compiled.columns
@@ -125,11 +125,14 @@ def check_portable(nodes, dialect: str, engine: str, problems: Problems) -> None
                 )
 
 
-def render_node(node: CompiledNode, dialect: str, *, strict: bool = True) -> RenderedNode:
+def render_node(
+    node: CompiledNode, dialect: str, *, strict: bool = True, consume: bool = False
+) -> RenderedNode:
     """The node's SQL in ``dialect``.
 
     Strict (what an engine runs): a construct the dialect cannot express is a CompileError. Lenient (what
     ``odibi compile --dialect`` shows): the closest SQL, with sqlglot's translation warnings attached.
+    ``consume``: the node is rendered once and then dropped, so its tree need not be copied first.
     """
     if node.query is None:
         comment = describe(node)
@@ -138,10 +141,10 @@ def render_node(node: CompiledNode, dialect: str, *, strict: bool = True) -> Ren
         return RenderedNode(node.pipeline, node.name, comment, None)
     query = preserve_meaning(node.query, node.dialect, dialect)
     if not strict:
-        sql, warnings = render_lenient(query, dialect)
+        sql, warnings = render_lenient(query, dialect, copy=not consume)
         return RenderedNode(node.pipeline, node.name, describe(node), sql, warnings)
     try:
-        sql = render(query, dialect)
+        sql = render(query, dialect, copy=not consume)
     except sqlglot.errors.UnsupportedError as exc:
         raise CompileError(
             f"cannot express this node's SQL in {dialect}: {exc}", pipeline=node.pipeline, node=node.name

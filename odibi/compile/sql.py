@@ -8,7 +8,10 @@ block's indentation; for inline strings it starts at the value's column.
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import sqlglot
 from sqlglot import exp
@@ -17,8 +20,15 @@ from sqlglot.errors import ParseError, TokenError
 from odibi.config.loader import SourceMap
 from odibi.errors import CompileError, Location
 
+T = TypeVar("T")
+
 # Deep SQL expressions recurse in sqlglot; give it room, and turn what is still too deep into an error.
+# sqlglot's compiled build (sqlglotc) recurses on the C stack: the main thread's 8 MB hold about 3,000
+# levels, so a text that could nest deeper than that is parsed on a thread with a large stack, and a
+# tree deeper than _MAX_DEPTH is refused (everything after parsing then stays far from the limit).
 _RECURSION_FLOOR = 20_000
+_MAX_DEPTH = 1_000  # a nesting level costs at least one character, so shorter texts cannot be deeper
+_DEEP_STACK_BYTES = 512 * 1024 * 1024  # reserved address space; only what is used is committed
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,12 @@ def parse_select(text: str, dialect: str, src: SqlSource) -> exp.Query:
     if sys.getrecursionlimit() < _RECURSION_FLOOR:
         sys.setrecursionlimit(_RECURSION_FLOOR)
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        if len(text) <= _MAX_DEPTH:
+            statements = _parse(text, dialect)
+        else:
+            statements = _on_deep_stack(_parse, text, dialect)
+            if any(depth(s) > _MAX_DEPTH for s in statements):
+                raise RecursionError
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line, col = int(first.get("line") or 1), int(first.get("col") or 1)
@@ -82,7 +97,11 @@ def parse_select(text: str, dialect: str, src: SqlSource) -> exp.Query:
     except TokenError as exc:
         raise src.error(f"SQL syntax error: {exc} (an unclosed quote or comment?)") from None
     except RecursionError:
-        raise src.error("SQL expression is nested too deeply to compile") from None
+        raise src.error(
+            f"SQL expression is nested too deeply to compile (more than {_MAX_DEPTH} levels)"
+        ) from None
+    except (TypeError, ValueError) as exc:  # the compiled sqlglot raises these on some malformed input
+        raise src.error(f"SQL syntax error: {exc}") from None
     if not statements:
         raise src.error("SQL step is empty")
     if len(statements) > 1:
@@ -95,6 +114,46 @@ def parse_select(text: str, dialect: str, src: SqlSource) -> exp.Query:
             hint="odibi writes results itself; use the node's write: block",
         )
     return stmt
+
+
+def _parse(text: str, dialect: str) -> list[exp.Expression]:
+    return [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+
+
+def _on_deep_stack(fn: Callable[..., T], *args: object) -> T:
+    """``fn(*args)`` on a thread with a large stack (its exception re-raised here)."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as exc:  # handed to the caller as is
+            outcome["error"] = exc
+
+    previous = threading.stack_size(_DEEP_STACK_BYTES)
+    try:
+        worker = threading.Thread(target=target, name="odibi-deep-sql", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def depth(tree: exp.Expression) -> int:
+    """How deep sqlglot recurses into ``tree``: every level counts, except the left operand of a binary
+    operator (sqlglot walks left-deep chains such as ``a + b + c`` in a loop)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        binary = isinstance(node, exp.Binary)
+        for child in node.iter_expressions():
+            stack.append((child, level if binary and child.arg_key == "this" else level + 1))
+    return deepest
 
 
 def table_references(query: exp.Expression) -> list[exp.Table]:
@@ -120,17 +179,23 @@ def position(node: exp.Expression) -> tuple[int, int]:
     return line, max(1, end_col - len(name) + 1)
 
 
-def render(query: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
-    """SQL text in ``dialect`` (sqlglot's name); a construct the dialect cannot express raises."""
-    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
+def render(query: exp.Expression, dialect: str, *, pretty: bool = True, copy: bool = True) -> str:
+    """SQL text in ``dialect`` (sqlglot's name); a construct the dialect cannot express raises.
+
+    ``copy=False`` lets sqlglot rewrite ``query`` in place while it renders (cheaper): only for a tree
+    nobody uses afterwards.
+    """
+    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE, copy=copy)
 
 
-def render_lenient(query: exp.Expression, dialect: str, *, pretty: bool = True) -> tuple[str, list[str]]:
+def render_lenient(
+    query: exp.Expression, dialect: str, *, pretty: bool = True, copy: bool = True
+) -> tuple[str, list[str]]:
     """SQL text in ``dialect`` plus what sqlglot could not translate exactly (for display)."""
     from sqlglot.dialects.dialect import Dialect
 
     generator = Dialect.get_or_raise(dialect).generator(
         pretty=pretty, unsupported_level=sqlglot.ErrorLevel.IGNORE
     )
-    sql = generator.generate(query)
+    sql = generator.generate(query, copy=copy)
     return sql, list(dict.fromkeys(generator.unsupported_messages))

@@ -415,7 +415,7 @@ class PipelineConfig(OdibiModel):
             "anyOf": [
                 {"required": ["pipeline"], "properties": {"pipeline": {"type": "string", "minLength": 1}}},
                 {"required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}},
-            ]
+            ],
         }
     )
 

@@ -190,6 +190,7 @@ class DuckDBEngine:
         self.con.execute("SET python_enable_replacements = false")  # as Ibis sets it: no variable scans
         self._ibis = None
         self._kinds: dict[str, str] = {}  # relation → VIEW | TABLE (what this engine created)
+        self._described: dict[str, list[tuple[str, str]]] = {}  # relation → (column, DuckDB type), as defined
 
     @property
     def ibis(self):
@@ -216,8 +217,12 @@ class DuckDBEngine:
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
         kind = "TABLE" if materialize else "VIEW"
         self._drop(relation)
-        self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS {narrow_hugeint(self.con, sql)}")
+        described: list[tuple[str, str]] = []
+        self.con.execute(
+            f"CREATE TEMP {kind} {quote_ident(relation)} AS {narrow_hugeint(self.con, sql, described)}"
+        )
         self._kinds[relation] = kind
+        self._described[relation] = described  # DESCRIBE binds the whole view stack: once is enough
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
         self.define(relation, f"SELECT * FROM {quote_ident(source)}", materialize=materialize)
@@ -226,6 +231,7 @@ class DuckDBEngine:
         # only this engine creates relations in its private database, so it knows their kinds (asking
         # information_schema costs ~30 ms a call: it binds every view)
         kind = self._kinds.pop(relation, None)
+        self._described.pop(relation, None)
         if kind is not None:
             self.con.execute(f"DROP {kind} IF EXISTS {quote_ident(relation)}")
 
@@ -261,7 +267,10 @@ class DuckDBEngine:
     def columns(self, relation: str) -> dict[str, str]:
         # DESCRIBE answers the common types in ~2 ms; Ibis' schema (~10 ms) only for the others
         out = {}
-        for name, typ, *_ in self.con.execute(f"DESCRIBE {quote_ident(relation)}").fetchall():
+        described = self._described.get(relation)
+        if described is None:
+            described = self.con.execute(f"DESCRIBE {quote_ident(relation)}").fetchall()
+        for name, typ, *_ in described:
             typ = str(typ).upper()
             kind = "decimal" if typ.startswith("DECIMAL(") else _LOGICAL_PLAIN.get(typ)
             if kind is None:
@@ -318,14 +327,17 @@ class DuckDBEngine:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def narrow_hugeint(con: Any, sql: str) -> str:
+def narrow_hugeint(con: Any, sql: str, columns: list[tuple[str, str]] | None = None) -> str:
     """Cast HUGEINT columns (DuckDB's type for SUM of integers) to BIGINT.
 
     Other engines return BIGINT for an integer sum, and DuckDB's parquet writer turns HUGEINT into DOUBLE;
     BIGINT keeps the logical type "int" everywhere. An overflow raises instead of losing digits.
+    ``columns``, when given, receives the result's (name, type) as the returned SQL produces them.
     """
     described = con.execute(f"DESCRIBE {sql}").fetchall()
     wide = [name for name, typ, *_ in described if str(typ).upper() in ("HUGEINT", "UHUGEINT")]
+    if columns is not None:
+        columns.extend((name, "BIGINT" if name in wide else str(typ)) for name, typ, *_ in described)
     if not wide:
         return sql
     casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)

@@ -428,6 +428,9 @@ class SparkEngine:
     name = "spark"
     dialect = "spark"
     capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.PYTHON_PANDAS_UDF})
+    # a node stacked deeper than this on unmaterialized views is materialized, its lineage cut (the
+    # runner decides; see _checkpoint): Spark re-analyses a view's whole plan in each consumer
+    max_view_depth = 4
 
     def __init__(
         self,
@@ -578,10 +581,22 @@ class SparkEngine:
         self._cached.append(df)
         return df
 
+    def _checkpoint(self, df):
+        """Compute ``df`` now and cut its lineage: later plans start from its stored rows.
+
+        ``cache()`` alone keeps the logical plan, and Spark analyses every consumer's plan in full before
+        it finds the cached part; down a stack of views that read a node twice (a join to an earlier
+        node), the plan doubles at each such level and 100 nodes never finish analysing.
+        ``localCheckpoint`` stores the rows on the executors (as cache does) under a plan of one scan.
+        """
+        df = df.localCheckpoint(eager=True)
+        self._cached.append(df)
+        return df
+
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
         df = self.spark.sql(sql)
         if materialize:
-            df = self._cache(df)
+            df = self._checkpoint(df)
         self._register(relation, df)
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:

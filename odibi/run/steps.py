@@ -38,15 +38,21 @@ def run_steps(engine, node: CompiledNode, visible: list[str], *, materialize: bo
         else:
             query = _step_query(engine, node, step, previous)
             bound = bind_input(query, previous)
-            sql = render(preserve_meaning(bound, node.dialect, engine.dialect), engine.dialect, pretty=False)
+            sql = render(
+                preserve_meaning(bound, node.dialect, engine.dialect),
+                engine.dialect,
+                pretty=False,
+                copy=False,
+            )  # `bound` was built for this call alone
             engine.define(relation, sql, materialize=materialize and last)
         previous = relation
 
 
 def _step_query(engine, node: CompiledNode, step: StepPlan, previous: str | None) -> exp.Query:
     if step.kind == "sql":
-        assert step.query is not None
-        return step.query.copy()
+        query = step.written()
+        assert query is not None
+        return query
     if step.kind == "function":
         from odibi.compile.ibis_steps import ibis_step_sql
 

@@ -410,7 +410,7 @@ def break_reference(draw, data):
     kind = draw(st.sampled_from(["site", "connection_key", "sql_table"]))
     conns = data.get("connections") if isinstance(data, dict) else None
     if kind == "connection_key" and isinstance(conns, dict) and conns:
-        old = draw(st.sampled_from(sorted(conns)))
+        old = draw(st.sampled_from(sorted(conns, key=str)))
         conns[draw(names)] = conns.pop(old)
         return data
     path = draw(st.sampled_from(sites))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import version
+from pathlib import Path
 
 from packaging.version import Version
 
@@ -11,6 +12,18 @@ def test_ibis_duckdb_sqlglot_pins():
     assert version("ibis-framework") == "12.0.0"
     assert Version("1.5.5") <= Version(version("duckdb")) < Version("2")
     assert Version("30") <= Version(version("sqlglot")) < Version("30.18")
+
+
+def test_compiled_sqlglot_matches_sqlglot_and_is_the_one_in_use():
+    """sqlglotc replaces sqlglot's modules with compiled ones; a version mismatch would mix the two."""
+    import platform
+
+    if platform.python_implementation() != "CPython":
+        return
+    import sqlglot.parser
+
+    assert version("sqlglotc") == version("sqlglot")
+    assert Path(sqlglot.parser.__file__).suffix in (".so", ".pyd"), sqlglot.parser.__file__
 
 
 def test_duckdb_api_that_ibis_needs_is_there():
