@@ -104,7 +104,8 @@ def describe(node: CompiledNode) -> str:
                 "  ", " "
             )
         )
-        parts.append(f"as {node.read_relation}")
+        if node.query is not None or node.deferred:  # a node that only reads is registered as itself
+            parts.append(f"as {node.read_relation}")
     if cfg.depends_on:
         parts.append(f"depends on {', '.join(cfg.depends_on)}")
     if cfg.write is not None:

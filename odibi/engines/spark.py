@@ -473,6 +473,7 @@ class SparkEngine:
         else:
             self.spark = shared_session(master, conf, app_name)
         self._views: dict[str, Any] = {}  # relation → DataFrame (what this engine registered)
+        self._unnamed: dict[str, Any] = {}  # registered relations whose temp view is not created yet
         self._cached: list[Any] = []
         self._ibis = None
 
@@ -573,8 +574,15 @@ class SparkEngine:
 
     # -- relational work -------------------------------------------------------------------------
     def _register(self, relation: str, df) -> None:
-        df.createOrReplaceTempView(relation)
+        # the temp view (~15 ms) waits until SQL may name the relation: a node only written never needs it
         self._views[relation] = df
+        self._unnamed[relation] = df
+
+    def _name_views(self) -> None:
+        """Create the temp views SQL is about to need (every registered relation gets its view)."""
+        for relation, df in self._unnamed.items():
+            df.createOrReplaceTempView(relation)
+        self._unnamed.clear()
 
     def _cache(self, df):
         df = df.cache()
@@ -594,6 +602,7 @@ class SparkEngine:
         return df
 
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
+        self._name_views()
         df = self.spark.sql(sql)
         if materialize:
             df = self._checkpoint(df)
@@ -627,7 +636,10 @@ class SparkEngine:
     def dataframe(self, relation: str):
         """The relation as a Spark DataFrame."""
         df = self._views.get(relation)
-        return df if df is not None else self.spark.table(quote_ident(relation))
+        if df is not None:
+            return df
+        self._name_views()
+        return self.spark.table(quote_ident(relation))
 
     def table(self, relation: str):
         """The relation as an Ibis table expression (Ibis' pyspark backend, connected on first use)."""
@@ -635,12 +647,14 @@ class SparkEngine:
             import ibis
 
             self._ibis = ibis.pyspark.connect(self.spark)
+        self._name_views()
         return self._ibis.table(relation)
 
     def columns(self, relation: str) -> dict[str, str]:
         return {f.name: logical_type(f.dataType) for f in self.dataframe(relation).schema.fields}
 
     def scalar(self, sql: str) -> Any:
+        self._name_views()
         rows = self.spark.sql(sql).take(1)
         return rows[0][0] if rows else None
 
@@ -667,22 +681,24 @@ class SparkEngine:
             existing = self.read(back)
             df = existing.unionByName(df, allowMissingColumns=True)
         df, opts = self._prepare(df, spec)
+        # a parquet file says how many rows it holds; text outputs are counted as they are written.
         # observe last: on Spark Connect, asking an observed DataFrame for its schema before the write
         # loses the observed metrics (seen with 4.0.5)
-        observed_df, observed = _observe_count(df)
+        observed_df, observed = (df, None) if spec.format == "parquet" else _observe_count(df)
         scratch = staged.staging.with_name(staged.staging.name + ".spark")
         try:
             observed_df.coalesce(1).write.options(**opts).mode("overwrite").format(spec.format).save(
                 str(scratch)
             )
             _single_file(scratch, staged.staging, spec, df)
+            rows = observed() if observed is not None else _parquet_rows(staged.staging)
             staged.commit()
         except BaseException:
             staged.abort()
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return observed()
+        return rows
 
     def _prepare(self, df, spec: WriteSpec):
         """The DataFrame to write (text forms DuckDB writes) and the writer options."""
@@ -710,16 +726,15 @@ class SparkEngine:
         return df, opts
 
     def close(self) -> None:
-        for relation in self._views:
-            try:
-                if self.spark.catalog.tableExists(relation) and _alive(self.spark):
-                    self.spark.catalog.dropTempView(relation)
-            except Exception:
-                pass
+        if self._views and _alive(self.spark):
+            for relation in self._views:
+                with contextlib.suppress(Exception):
+                    self.spark.catalog.dropTempView(relation)  # False, not an error, when it is gone
         for df in self._cached:
             with contextlib.suppress(Exception):
                 df.unpersist()
         self._views.clear()
+        self._unnamed.clear()
         self._cached.clear()
         if self._owned:
             with contextlib.suppress(Exception):
@@ -847,6 +862,16 @@ def _observe_count(df):
         return int(value) if value is not None else None
 
     return observed, get
+
+
+def _parquet_rows(path: Path) -> int | None:
+    """Rows in a parquet file, from its footer (no data read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows
+    except Exception:
+        return 0 if path.exists() and path.stat().st_size == 0 else None
 
 
 def _single_file(scratch: Path, staging: Path, spec: WriteSpec, df) -> None:

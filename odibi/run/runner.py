@@ -127,20 +127,16 @@ def _run_node(
     result = NodeResult(node.pipeline, node.name, "success")
     stage = "read"
     try:
-        if cfg.read is not None:
-            engine.register_read(node.read_relation, _read_spec(project, cfg.read, redirect))
-        stage = "transform"
         materialize = bool(cfg.cache or cfg.validation or uses > 1 or deep)
-        if node.deferred:
-            visible = sorted(project_plan_upstream(node))
-            run_steps(engine, node, visible, materialize=materialize)
-        elif node.query is not None:
-            sql = render_node(node, engine.dialect).sql
-            engine.define(node.name, sql or "", materialize=materialize)
-        elif node.input_name is not None:
-            engine.alias(node.name, node.input_name, materialize=materialize)
-        else:
-            raise NodeExecutionError("node has no input and no steps")
+        # a node that only reads is registered under its own name: no second relation over the read
+        # (on Spark each relation costs a SQL analysis and a temp view, ~35 ms)
+        plain_read = cfg.read is not None and node.query is None and not node.deferred and not materialize
+        if cfg.read is not None:
+            spec = _read_spec(project, cfg.read, redirect)
+            engine.register_read(node.name if plain_read else node.read_relation, spec)
+        stage = "transform"
+        if not plain_read:
+            _define(engine, node, materialize)
         if cfg.validation is not None:
             stage = "validation"
             qspec = None
@@ -170,6 +166,19 @@ def _run_node(
         result.error = f"{stage}: {first}"
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _define(engine, node: CompiledNode, materialize: bool) -> None:
+    """Give the engine the node's relation: its steps, its query, or its input under its name."""
+    if node.deferred:
+        run_steps(engine, node, sorted(project_plan_upstream(node)), materialize=materialize)
+    elif node.query is not None:
+        sql = render_node(node, engine.dialect).sql
+        engine.define(node.name, sql or "", materialize=materialize)
+    elif node.input_name is not None:
+        engine.alias(node.name, node.input_name, materialize=materialize)
+    else:
+        raise NodeExecutionError("node has no input and no steps")
 
 
 def _read_spec(project: Project, read, redirect: Redirect | None = None) -> ReadSpec:
