@@ -165,7 +165,7 @@ def run_project(
     registry.spec(name)
     eng = registry.create(name, **valid.project.config.options_for(name))
     try:
-        return run_plan(valid.project, eng, valid.selection, valid.compiled, log=on_node)
+        return run_plan(valid.project, eng, valid.selection, valid.compiled, log=on_node, consume=True)
     finally:
         eng.close()
 

@@ -61,6 +61,8 @@ def resolve(query: exp.Expression, schemas: dict[str, Columns | None]) -> Resolv
             return None
         if any(table.args.get(k) for k in ("db", "catalog", "pivots", "joins", "laterals")):
             return None
+        if table.args.get("alias") is not None and table.args["alias"].args.get("columns"):
+            return None  # `t AS a(x, y)` renames the columns
         alias = table.alias_or_name.lower()
         if alias in sources:
             return None

@@ -73,10 +73,13 @@ def run_plan(
     compiled: dict[tuple[str, str], CompiledNode],
     log=None,
     redirect: Redirect | None = None,
+    *,
+    consume: bool = False,
 ) -> RunResult:
     """Execute the selected nodes on ``engine``.
 
     ``redirect`` (used by the portability check) maps every resolved read/write location elsewhere.
+    ``consume``: ``compiled`` serves this run only, so each node's tree is rendered without a copy.
     """
     started = time.perf_counter()
     results: list[NodeResult] = []
@@ -102,7 +105,7 @@ def run_plan(
             deep = max_depth is not None and depth[name] > max_depth
             if deep or uses > 1 or node.config.cache or node.config.validation:
                 depth[name] = 0
-            result = _run_node(project, engine, node, uses, redirect, deep=deep)
+            result = _run_node(project, engine, node, uses, redirect, deep=deep, consume=consume)
             status[name] = result.status
             results.append(result)
             if log:
@@ -120,7 +123,14 @@ def _inputs(node: CompiledNode) -> list[str]:
 
 
 def _run_node(
-    project: Project, engine, node: CompiledNode, uses: int, redirect: Redirect | None, *, deep: bool = False
+    project: Project,
+    engine,
+    node: CompiledNode,
+    uses: int,
+    redirect: Redirect | None,
+    *,
+    deep: bool = False,
+    consume: bool = False,
 ) -> NodeResult:
     cfg = node.config
     started = time.perf_counter()
@@ -136,7 +146,7 @@ def _run_node(
             engine.register_read(node.name if plain_read else node.read_relation, spec)
         stage = "transform"
         if not plain_read:
-            _define(engine, node, materialize)
+            _define(engine, node, materialize, consume)
         if cfg.validation is not None:
             stage = "validation"
             qspec = None
@@ -168,12 +178,12 @@ def _run_node(
     return result
 
 
-def _define(engine, node: CompiledNode, materialize: bool) -> None:
+def _define(engine, node: CompiledNode, materialize: bool, consume: bool) -> None:
     """Give the engine the node's relation: its steps, its query, or its input under its name."""
     if node.deferred:
         run_steps(engine, node, sorted(project_plan_upstream(node)), materialize=materialize)
     elif node.query is not None:
-        sql = render_node(node, engine.dialect).sql
+        sql = render_node(node, engine.dialect, consume=consume).sql
         engine.define(node.name, sql or "", materialize=materialize)
     elif node.input_name is not None:
         engine.alias(node.name, node.input_name, materialize=materialize)

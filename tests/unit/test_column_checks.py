@@ -156,3 +156,12 @@ def test_queries_beyond_one_flat_select_are_still_checked(make_project, sql):
     )
     [err] = _errors(cfg)
     assert err.node == "next" and "unknown column 'idd'" in err.message
+
+
+def test_a_table_alias_that_renames_columns_is_honoured(make_project):
+    sql = "SELECT a.k, a.v FROM df AS a(k, v, w)"
+    cfg = make_project(
+        JOINED.replace("SELECT * FROM df WHERE doubled > 0 AND amount > 1", sql).replace("c.nme", "c.name"),
+        JOINED_DATA,
+    )
+    validate(cfg)  # k, v, w are the columns of `a`: no error
