@@ -5,9 +5,10 @@
 
 Each query's odibi project (read parquet → the query → write parquet, benchmarks/tpch/project.py) runs
 as ``odibi run --engine E`` in a fresh process, so every number starts from nothing. We report the
-process's wall time and peak RSS: ru_maxrss of the process and of the processes it waited for, which
-on Spark is the JVM odibi starts (its heap is set by Spark's defaults, not by the data). Prints a table
-and writes benchmarks/results/memory_sf<sf>.json. Data is generated on first use (benchmarks/tpch/data.py).
+wall time and the peak resident memory of the whole process tree, sampled from /proc every 20 ms (so
+Linux only): on Spark the JVM that pyspark starts is a child the Python process never waits for, so
+ru_maxrss would leave it out. The JVM's heap follows Spark's defaults, not the data. Prints a table and
+writes benchmarks/results/memory_sf<sf>.json. Data is generated on first use (benchmarks/tpch/data.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,57 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchmarks.fixed_costs import measure, odibi_exe
+from benchmarks.fixed_costs import odibi_exe
 from benchmarks.tpch import data as tpch_data
 from benchmarks.tpch.project import write_project
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory (KiB) of ``root`` and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)  # field 24: rss in pages
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure_tree(argv: list[str], *, timeout: float) -> dict:
+    """Run ``argv``; wall time, exit code and the peak RSS of its process tree (sampled)."""
+    import subprocess
+    import time
+
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: a chatty child never blocks on it
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            if time.perf_counter() - started > timeout:
+                proc.kill()
+                proc.wait()
+                return {"timeout": True, "timeout_s": timeout, "rc": None}
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        err.seek(0)
+        tail = err.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+    return {"wall_s": wall, "maxrss_mb": peak / 1024, "rc": proc.returncode,
+            "stderr_tail": tail if proc.returncode else []}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -37,7 +84,7 @@ def run(args: argparse.Namespace) -> dict:
     for engine in engines:
         for n in queries:
             cfg = write_project(n, data, work / engine / "out", work / engine / "projects")
-            stats = measure([exe, "run", str(cfg), "--engine", engine], timeout=args.timeout)
+            stats = measure_tree([exe, "run", str(cfg), "--engine", engine], timeout=args.timeout)
             row = {"engine": engine, "query": n, **stats}
             rows.append(row)
             if stats.get("timeout") or stats.get("rc"):

@@ -270,9 +270,12 @@ def _output_columns(
     schemas: dict[str, dict[str, str | None]],
     dialect: str,
     qualified: exp.Expression | None = None,
+    *,
+    types: bool = True,
 ) -> dict[str, str | None] | None:
     """The columns (→ logical type, None when unknown) a step produces, read off the query with sqlglot's
-    qualify + type annotation over the known input schemas; None when they cannot be told."""
+    qualify (+ type annotation when ``types``) over the known input schemas; None when they cannot be
+    told."""
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
@@ -281,21 +284,12 @@ def _output_columns(
         for rel, cols in schemas.items()
     }
     try:
-        annotated = annotate_types(
-            qualified
-            if qualified is not None  # already qualified (by _check_columns) over the same schemas
-            else qualify(
-                query.copy(),
-                schema=mapping,
-                dialect=dialect,
-                validate_qualify_columns=False,
-                quote_identifiers=False,
-                identify=False,
-            ),
-            schema=mapping,
-            dialect=dialect,
+        if qualified is None:  # not yet qualified (by _check_columns) over the same schemas
+            qualified = qualify(query.copy(), schema=mapping, dialect=dialect, validate_qualify_columns=False,
+                                quote_identifiers=False, identify=False)  # fmt: skip
+        selects = (
+            annotate_types(qualified, schema=mapping, dialect=dialect).selects if types else qualified.selects
         )
-        selects = annotated.selects
     except Exception:  # sqlglot cannot resolve it: the columns stay unknown
         return None
     out: dict[str, str | None] = {}
@@ -303,7 +297,7 @@ def _output_columns(
         name = projection.alias_or_name
         if not name or name == "*":
             return None
-        out[name] = _logical_of(projection.type) if projection.type else None
+        out[name] = _logical_of(projection.type) if types and projection.type else None
     return out
 
 
@@ -328,7 +322,7 @@ def _step_columns(
         _unknown_qualified(fast.unresolved, query, schemas, src)
     known = {r: c for r, c in schemas.items() if c is not None}
     qualified = _check_columns(query, known, dialect, src) if check else None
-    return _output_columns(query, known, dialect, qualified)  # one qualify pass, not two
+    return _output_columns(query, known, dialect, qualified, types=types)  # one qualify pass, not two
 
 
 def _unknown_qualified(

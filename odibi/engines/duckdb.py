@@ -191,6 +191,7 @@ class DuckDBEngine:
         self._ibis = None
         self._kinds: dict[str, str] = {}  # relation → VIEW | TABLE (what this engine created)
         self._described: dict[str, list[tuple[str, str]]] = {}  # relation → (column, DuckDB type), as defined
+        self._counts: dict[str, int] = {}  # table → rows, as created
 
     @property
     def ibis(self):
@@ -215,13 +216,23 @@ class DuckDBEngine:
 
     # -- relational work -------------------------------------------------------------------------
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
-        kind = "TABLE" if materialize else "VIEW"
         self._drop(relation)
-        described: list[tuple[str, str]] = []
-        self.con.execute(
-            f"CREATE TEMP {kind} {quote_ident(relation)} AS {narrow_hugeint(self.con, sql, described)}"
-        )
-        self._kinds[relation] = kind
+        name = quote_ident(relation)
+        if materialize:
+            # a table: create it, then read its types from the catalog (binding its query a second time
+            # for DESCRIBE costs as much as a small table) and narrow HUGEINT columns in place
+            (count,) = self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}").fetchone()
+            self._kinds[relation] = "TABLE"
+            described = [(c, str(t)) for c, t, *_ in self.con.execute(f"DESCRIBE {name}").fetchall()]
+            for i, (column, typ) in enumerate(described):
+                if typ.upper() in ("HUGEINT", "UHUGEINT"):
+                    self.con.execute(f"ALTER TABLE {name} ALTER {quote_ident(column)} TYPE BIGINT")
+                    described[i] = (column, "BIGINT")
+            self._counts[relation] = int(count)
+        else:
+            described = []
+            self.con.execute(f"CREATE TEMP VIEW {name} AS {narrow_hugeint(self.con, sql, described)}")
+            self._kinds[relation] = "VIEW"
         self._described[relation] = described  # DESCRIBE binds the whole view stack: once is enough
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
@@ -232,6 +243,7 @@ class DuckDBEngine:
         # information_schema costs ~30 ms a call: it binds every view)
         kind = self._kinds.pop(relation, None)
         self._described.pop(relation, None)
+        self._counts.pop(relation, None)
         if kind is not None:
             self.con.execute(f"DROP {kind} IF EXISTS {quote_ident(relation)}")
 
@@ -283,7 +295,10 @@ class DuckDBEngine:
         return None if row is None else row[0]
 
     def count(self, relation: str) -> int:
-        return int(self.scalar(f"SELECT count(*) FROM {quote_ident(relation)}"))
+        known = self._counts.get(relation)  # a table this engine created (and has not changed since)
+        return (
+            known if known is not None else int(self.scalar(f"SELECT count(*) FROM {quote_ident(relation)}"))
+        )
 
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
         return self.ibis.to_pyarrow(self.table(relation).limit(n)).to_pylist()
