@@ -130,7 +130,7 @@ def test_projection_aliases_may_be_referenced_and_case_does_not_matter(make_proj
         JOINED.replace("SELECT * FROM df WHERE doubled > 0 AND amount > 1", sql).replace("c.nme", "c.name"),
         JOINED_DATA,
     )
-    with pytest.raises(ConfigError, match="unknown column .amount."):
+    with pytest.raises(ConfigError, match="unknown column 'amount'"):
         validate(cfg)  # `joined` has no amount: its outputs are id, name, doubled
     cfg = make_project(
         JOINED.replace(
