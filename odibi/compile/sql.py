@@ -130,10 +130,15 @@ def _on_deep_stack(fn: Callable[..., T], *args: object) -> T:
         except BaseException as exc:  # handed to the caller as is
             outcome["error"] = exc
 
-    previous = threading.stack_size(_DEEP_STACK_BYTES)
+    try:
+        previous = threading.stack_size(_DEEP_STACK_BYTES)
+    except (ValueError, RuntimeError):  # a platform that refuses this size: parse here, within its limits
+        return fn(*args)
     try:
         worker = threading.Thread(target=target, name="odibi-deep-sql", daemon=True)
         worker.start()
+    except RuntimeError:  # the address space cannot be reserved
+        return fn(*args)
     finally:
         threading.stack_size(previous)
     worker.join()
