@@ -30,6 +30,7 @@ import pytest
 
 from odibi.api import run_project
 from odibi.engines import spark as spark_mod
+from odibi.engines import spark_session
 from odibi.errors import EngineError
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -42,7 +43,7 @@ def _connect_missing() -> str | None:
         return "the test starts the server with pyspark's bash spark-submit (not on Windows)"
     if importlib.util.find_spec("pyspark") is None:
         return 'pyspark is not installed (pip install -e ".[spark]")'
-    if not spark_mod._java_found():
+    if not spark_session._java_found():
         return "no Java runtime (Spark needs Java 17)"
     try:
         from pyspark.sql.connect.utils import check_dependencies
@@ -103,7 +104,7 @@ def connect_url(tmp_path_factory):
     home = Path(pyspark.__file__).parent
     work = tmp_path_factory.mktemp("spark-connect")
     port = _free_port()
-    log4j = spark_mod._quiet_log4j(str(work))
+    log4j = spark_session._quiet_log4j(str(work))
     env = {
         **os.environ,
         "SPARK_HOME": str(home),
@@ -155,7 +156,7 @@ def connect_url(tmp_path_factory):
             time.sleep(0.2)
         yield url
     finally:
-        spark_mod.stop_remote_sessions()  # release the client sessions while the server still answers
+        spark_session.stop_remote_sessions()  # release the client sessions while the server still answers
         _stop(proc)
 
 
@@ -210,7 +211,7 @@ def test_a_project_runs_on_spark_connect_like_on_duckdb(make_project, tmp_path, 
     assert {n.node: n.rows for n in spark_run.nodes if n.written} == {"ranked": 6, "top": 3}
 
     # it ran on the Connect server: odibi's client session to that URL, kept open after close()
-    session = spark_mod._REMOTE[connect_url]
+    session = spark_session._REMOTE[connect_url]
     assert spark_mod.is_connect(session) and spark_mod._alive(session)
     assert session.conf.get("spark.sql.shuffle.partitions") == "3"  # the config's conf reached the server
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from odibi.engines import spark as spark_mod
+from odibi.engines import spark_session
 from odibi.engines.base import ReadSpec, WriteSpec
 from odibi.errors import EngineError, NodeExecutionError
 from odibi.formats.csv_infer import with_inferred_schema
@@ -57,7 +58,7 @@ def eng():
 
 
 def test_missing_java_is_an_engine_error(monkeypatch):
-    monkeypatch.setattr(spark_mod, "_java_found", lambda: False)
+    monkeypatch.setattr(spark_session, "_java_found", lambda: False)
     with pytest.raises(EngineError) as info:
         spark_mod.build_session()
     assert "Java" in info.value.message and "Java 17" in info.value.hint
