@@ -186,8 +186,8 @@ def run(
         raise typer.Exit(0 if comparison.ok else 1)
     result = _guard(lambda: api.run_project(config, engine=engine, pipeline=pipeline, node=node))
     print_summary(result, all_nodes=all_nodes)
-    # in-process engines are closed by now; Spark keeps a normal exit (its JVM and scratch folders)
-    _state["exit_now"] = result.engine in ("duckdb", "pandas")
+    # an in-process engine is closed by now; others (Spark: a JVM, scratch folders) exit normally
+    _state["exit_now"] = result.in_process
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -253,7 +253,7 @@ def main() -> None:
     with ``os._exit`` once its output is flushed. On a 1,000-node project the collector walking the
     growing heap of parsed SQL trees, and the interpreter tearing that heap down at exit, took 0.4 s
     more than compiling it. The process is short-lived and leaves nothing to clean up, so neither
-    buys anything. ``run`` on an in-process engine (duckdb, pandas) also ends with ``os._exit`` once
+    buys anything. ``run`` on an engine with ``Capability.IN_PROCESS`` (duckdb, pandas) also ends with ``os._exit`` once
     its engine is closed and its summary printed (teardown was ~0.1 s of a 1 s run); it keeps the
     collector (pandas runs can be long). Spark runs and ``init`` exit normally.
     """

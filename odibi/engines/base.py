@@ -21,6 +21,9 @@ class Capability(str, Enum):
     PYTHON_PANDAS_UDF = "python_pandas_udf"
     # the data is in this process: pandas function steps get it without collecting it from a cluster
     LOCAL_PANDAS = "local_pandas"
+    # nothing of the engine outlives close() (no JVM, server session or scratch folder), so the CLI may
+    # end the process at once instead of tearing the interpreter down
+    IN_PROCESS = "in_process"
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,9 @@ class DuckDBEngine:
 
     name = "duckdb"
     dialect = "duckdb"
-    capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.LOCAL_PANDAS})
+    capabilities = frozenset(
+        {Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.LOCAL_PANDAS, Capability.IN_PROCESS}
+    )
     # DuckDB's filter pushdown grows exponentially with the nesting of views that filter over window
     # functions (16 such views: seconds; 22: a minute); the runner materializes a node that would sit on
     # more views than this, which keeps every plan small.

@@ -450,6 +450,7 @@ class PandasEngine:
             Capability.ATOMIC_OVERWRITE,
             Capability.APPEND,
             Capability.LOCAL_PANDAS,
+            Capability.IN_PROCESS,
             Capability.PYTHON_PANDAS_UDF,
         }
     )

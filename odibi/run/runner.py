@@ -16,7 +16,7 @@ from odibi.compile.node import CompiledNode
 from odibi.compile.project import render_node
 from odibi.config.project import Project
 from odibi.connections.resolve import read_spec, write_spec
-from odibi.engines.base import ReadSpec, WriteSpec
+from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
 from odibi.plan.graph import PipelinePlan
@@ -51,6 +51,7 @@ class RunResult:
     engine: str
     nodes: list[NodeResult]
     duration_s: float
+    in_process: bool = False  # the engine declares Capability.IN_PROCESS (nothing outlives its close())
 
     @property
     def ok(self) -> bool:
@@ -110,7 +111,13 @@ def run_plan(
             results.append(result)
             if log:
                 log(result)
-    return RunResult(project.config.project, engine.name, results, time.perf_counter() - started)
+    return RunResult(
+        project.config.project,
+        engine.name,
+        results,
+        time.perf_counter() - started,
+        in_process=Capability.IN_PROCESS in getattr(engine, "capabilities", ()),
+    )
 
 
 def project_plan_upstream(node: CompiledNode) -> list[str]:

@@ -164,4 +164,5 @@ def test_a_table_alias_that_renames_columns_is_honoured(make_project):
         JOINED.replace("SELECT * FROM df WHERE doubled > 0 AND amount > 1", sql).replace("c.nme", "c.name"),
         JOINED_DATA,
     )
-    validate(cfg)  # k, v, w are the columns of `a`: no error
+    valid = validate(cfg)  # k, v, w are the columns of `a`: no error
+    assert list(valid.compiled[("p", "next")].columns) == ["k", "v"]
