@@ -164,10 +164,23 @@ def run_project(
     name = engine or valid.engine
     registry.spec(name)
     eng = registry.create(name, **valid.project.config.options_for(name))
+    log = None if on_node is None else (lambda result: on_node(_masked(result)))
     try:
-        return run_plan(valid.project, eng, valid.selection, valid.compiled, log=on_node, consume=True)
+        return _masked(run_plan(valid.project, eng, valid.selection, valid.compiled, log=log, consume=True))
     finally:
         eng.close()
+
+
+def _masked(result):
+    """``result`` (a RunResult or NodeResult) with secret values masked in place: a node's error is an
+    engine's message, which may quote any value (SECURITY.md)."""
+    from odibi.secrets import mask_data
+
+    for node in getattr(result, "nodes", [result]):
+        for key, value in vars(node).items():
+            if isinstance(value, str | list | dict):
+                setattr(node, key, mask_data(value))
+    return result
 
 
 def compare_engines(
@@ -197,12 +210,12 @@ def compare_engines(
         redirects[name] = compare.prepare(root, name)
         eng = registry.create(name, **valid.project.config.options_for(name))
         try:
-            runs[name] = run_plan(
-                valid.project, eng, valid.selection, valid.compiled, redirect=redirects[name]
+            runs[name] = _masked(
+                run_plan(valid.project, eng, valid.selection, valid.compiled, redirect=redirects[name])
             )
         finally:
             eng.close()
-    outputs = compare.compare_outputs(redirects, root, rel_tol=rel_tol)
+    outputs = [_masked(out) for out in compare.compare_outputs(redirects, root, rel_tol=rel_tol)]
     return compare.Comparison(runs, outputs)
 
 

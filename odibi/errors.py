@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from odibi.secrets import mask
+
 
 @dataclass(frozen=True)
 class Location:
@@ -38,6 +40,8 @@ class OdibiError(Exception):
         step: int | None = None,
         pipeline: str | None = None,
     ) -> None:
+        # a secret value never travels inside an error (SECURITY.md): masked when the error is made
+        message, hint = mask(message), mask(hint)
         super().__init__(message)
         self.message = message
         self.location = location

@@ -22,3 +22,14 @@ def make_project(tmp_path: Path):
         return cfg
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    """The secret registry is process-wide (a CLI process, a notebook): a value one test registers would
+    be masked in every later test's messages, so each test starts with none."""
+    from odibi import secrets
+
+    secrets.clear()
+    yield
+    secrets.clear()

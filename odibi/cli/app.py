@@ -15,6 +15,7 @@ import typer
 
 from odibi import __version__
 from odibi.errors import OdibiError
+from odibi.secrets import install_output_masking, mask
 
 app = typer.Typer(
     name="odibi",
@@ -57,7 +58,7 @@ def _fail(error: OdibiError, fmt: str = "text") -> None:
     if _state["debug"]:
         import traceback
 
-        traceback.print_exception(error)
+        typer.echo(mask("".join(traceback.format_exception(error))), err=True, nl=False)
     if fmt == "json":
         typer.echo(render_json(error))
     else:
@@ -85,7 +86,12 @@ def validate(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
-    """Check a project without running it: schema, references, cycles and every SQL step."""
+    """Check a project without running its nodes: schema, references, cycles and every SQL step.
+
+    Not a sandbox: it imports the project's transform_modules (or a transforms.py beside the config) to
+    check function steps against their signatures, which executes those Python files, and it reads the
+    first bytes of local input files to check column names. Validate only projects you trust.
+    """
     from odibi import api
 
     if engine:
@@ -97,7 +103,7 @@ def validate(
         typer.echo("[]")
         return
     nodes = sum(len(names) for _, names in valid.selection)
-    typer.echo(f"{config}: valid ({len(valid.selection)} pipeline(s), {nodes} node(s))")
+    typer.echo(mask(f"{config}: valid ({len(valid.selection)} pipeline(s), {nodes} node(s))"))
 
 
 @app.command("compile")
@@ -111,7 +117,11 @@ def compile_(
         typer.Option("--dialect", "-d", help="Any sqlglot dialect: snowflake, bigquery, tsql, ..."),
     ] = None,
 ) -> None:
-    """Print the SQL each node runs, in the engine's dialect or any other."""
+    """Print the SQL each node runs, in the engine's dialect or any other.
+
+    Like validate, it imports the project's transform_modules (executing those Python files) and peeks at
+    the headers of local input files; it runs no node.
+    """
     from odibi import api
 
     if engine and dialect:
@@ -127,7 +137,7 @@ def compile_(
         if item.sql is not None:
             text += f"\n{item.sql};"
         chunks.append(text)
-    typer.echo("\n\n".join(chunks))
+    typer.echo(mask("\n\n".join(chunks)))
 
 
 def _usage(message: str) -> OdibiError:
@@ -143,7 +153,12 @@ def run(
     pipeline: PipelineOpt = None,
     node: NodeOpt = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and show the plan; run nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Validate and show the plan; no node runs and nothing is written. Like validate, it "
+            "imports the project's transform_modules (executing their code) and peeks at input headers.",
+        ),
     ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG | INFO | WARNING | ERROR")] = "WARNING",
     compare: Annotated[
@@ -169,6 +184,11 @@ def run(
     if not isinstance(level, int):
         _fail(_usage(f"unknown log level '{log_level}' (DEBUG, INFO, WARNING, ERROR)"))
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from odibi.secrets import MaskingFilter
+
+    for handler in logging.getLogger().handlers:  # main() masks every handler; this covers app() callers
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
     if dry_run:
         valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node))
         if engine:
@@ -216,7 +236,7 @@ def init(
 
     written = _guard(lambda: init_project(directory, name, force))
     for path in written:
-        typer.echo(f"wrote {path}")
+        typer.echo(mask(f"wrote {path}"))
     typer.echo(f"next: odibi run {directory / 'odibi.yaml'}")
 
 
@@ -261,6 +281,7 @@ def main() -> None:
     import os
 
     read_only = _command(sys.argv[1:]) in _READ_ONLY_COMMANDS
+    install_output_masking()  # logs, warnings and uncaught tracebacks of this process (SECURITY.md)
     if read_only:
         gc.disable()
     try:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from odibi.errors import ConfigErrors, OdibiError
+from odibi.secrets import mask, mask_data
 
 
 @lru_cache(maxsize=16)
@@ -22,7 +23,13 @@ def flatten(error: OdibiError) -> list[OdibiError]:
 
 
 def render_text(error: OdibiError) -> str:
-    """Every error as ``file:line:col: kind: message``, the source line with a caret, and a hint."""
+    """Every error as ``file:line:col: kind: message``, the source line with a caret, and a hint.
+
+    Secret values are masked (a source line may hold a literal one)."""
+    return mask(_render_text(error))
+
+
+def _render_text(error: OdibiError) -> str:
     blocks = []
     for err in flatten(error):
         head = f"{err.where()}: " if err.where() else ""
@@ -50,5 +57,5 @@ def render_text(error: OdibiError) -> str:
 
 
 def render_json(error: OdibiError | None) -> str:
-    items = [] if error is None else [e.to_dict() for e in flatten(error)]
-    return json.dumps(items, indent=2)
+    items = [] if error is None else [mask_data(e.to_dict()) for e in flatten(error)]
+    return mask(json.dumps(items, indent=2))

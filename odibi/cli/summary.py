@@ -8,11 +8,28 @@ import shutil
 from rich.console import Console
 from rich.table import Table
 
+from odibi.secrets import mask
+
 
 def _console() -> Console:
     # rich assumes 80 columns when output is not a terminal (CI logs, pipes): give tables room instead
     width = shutil.get_terminal_size((140, 24)).columns if os.isatty(1) else 140
-    return Console(soft_wrap=False, width=max(width, 100))
+    return Console(soft_wrap=False, width=max(width, 100), file=_MaskedStdout())
+
+
+class _MaskedStdout:
+    """sys.stdout (looked up at each write, as rich does) with secret values masked: a second guard
+    behind the masking of each cell, for text this module did not mask itself."""
+
+    def write(self, text: str) -> int:
+        import sys
+
+        return sys.stdout.write(mask(text))
+
+    def __getattr__(self, name: str):
+        import sys
+
+        return getattr(sys.stdout, name)
 
 
 def _short(path: str) -> str:
@@ -23,7 +40,7 @@ def _short(path: str) -> str:
     return rel if not rel.startswith("..") else path
 
 
-_STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow"}
+_STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "not_run": "yellow"}
 
 
 FULL_TABLE_NODES = 40  # larger runs list their notable nodes only (unless --all-nodes)
@@ -34,7 +51,7 @@ def notable(nodes: list) -> list:
     """The nodes a reader of a large run's summary needs: every one that failed, was skipped or wrote an
     output, and the slowest few; in run order."""
     slowest = {id(n) for n in sorted(nodes, key=lambda n: n.duration_s, reverse=True)[:SLOWEST_SHOWN]}
-    return [n for n in nodes if n.status != "success" or n.written or id(n) in slowest]
+    return [n for n in nodes if n.status != "success" or n.written or n.notes or id(n) in slowest]
 
 
 def print_summary(result, *, all_nodes: bool = False) -> None:
@@ -45,7 +62,7 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
     """
     console = _console()
     nodes = result.nodes if all_nodes or len(result.nodes) <= FULL_TABLE_NODES else notable(result.nodes)
-    table = Table(title=f"odibi run: {result.project} on {result.engine}", title_justify="left")
+    table = Table(title=mask(f"odibi run: {result.project} on {result.engine}"), title_justify="left")
     if len(nodes) < len(result.nodes):
         table.caption = (
             f"{len(result.nodes) - len(nodes)} more nodes succeeded; odibi run --all-nodes lists every node"
@@ -57,25 +74,39 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
     table.add_column("detail", overflow="fold")
     for n in nodes:
         detail = n.error or (f"wrote {_short(n.written)}" if n.written else "")
+        detail = mask("; ".join([detail, *n.notes]) if detail else "; ".join(n.notes))
         # a node that was neither materialized nor written stays a lazy view fused into its consumers;
         # counting it would run it again, so we say so instead
         rows = f"{n.rows:,}" if n.rows is not None else ("lazy" if n.status == "success" else "")
         table.add_row(
-            n.pipeline, n.node, f"[{_STYLE[n.status]}]{n.status}[/]", rows, f"{n.duration_s:.2f}s", detail
+            mask(n.pipeline),
+            mask(n.node),
+            f"[{_STYLE[n.status]}]{n.status}[/]",
+            rows,
+            f"{n.duration_s:.2f}s",
+            detail,
         )
     console.print(table)
-    counts = {s: sum(1 for n in result.nodes if n.status == s) for s in ("success", "failed", "skipped")}
+    counts = {
+        s: sum(1 for n in result.nodes if n.status == s) for s in ("success", "failed", "skipped", "not_run")
+    }
     verdict = "[green]ok[/]" if result.ok else "[bold red]failed[/]"
+    not_run = f", {counts['not_run']} not run" if counts["not_run"] else ""
     console.print(
-        f"{verdict}: {counts['success']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped "
-        f"in {result.duration_s:.2f}s"
+        f"{verdict}: {counts['success']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped"
+        f"{not_run} in {result.duration_s:.2f}s"
     )
 
 
 def print_plan(valid, engine: str) -> None:
     """What a run would do, layer by layer."""
     console = _console()
-    console.print(f"dry run of {valid.project.config.project} on {engine}: nothing is executed")
+    console.print(
+        mask(
+            f"dry run of {valid.project.config.project} on {engine}: no node runs and nothing is written "
+            "(transform_modules were imported to check function steps)"
+        )
+    )
     for pplan, names in valid.selection:
         console.print(f"pipeline [bold]{pplan.name}[/]")
         wanted = set(names)
@@ -97,13 +128,13 @@ def print_comparison(comparison) -> None:
     table.add_column("differences", overflow="fold")
     for out in comparison.outputs:
         verdict = "[green]agree[/]" if out.agree else "[bold red]differ[/]"
-        table.add_row(out.target, ", ".join(out.engines), verdict, "\n".join(out.differences))
+        table.add_row(mask(out.target), ", ".join(out.engines), verdict, mask("\n".join(out.differences)))
     console.print(table)
     for out in comparison.outputs:
         if out.examples:
-            console.print(f"first differing rows of {out.target} (sorted):")
+            console.print(mask(f"first differing rows of {out.target} (sorted):"))
             for example in out.examples:
-                console.print(f"  {example}")
+                console.print(mask(f"  {example}"))
     if not comparison.outputs:
         console.print("no outputs were written, nothing to compare")
     console.print(

@@ -18,7 +18,14 @@ from sqlglot import exp
 from odibi import transforms
 from odibi.compile import ops
 from odibi.compile.columns import resolve
-from odibi.compile.sql import SqlSource, parse_select, position, table_references
+from odibi.compile.sql import (
+    SqlSource,
+    check_file_access,
+    file_table,
+    parse_select,
+    position,
+    table_references,
+)
 from odibi.config.models import FunctionStep, NodeConfig, SqlStep, suggest
 from odibi.config.project import Project
 from odibi.errors import CompileError, Problems
@@ -109,6 +116,7 @@ def compile_node(
     node = plan.nodes[name]
     pi, ni = plan.index, plan.node_index[name]
     dialect = project.config.read_dialect()
+    files = project.config.safety.allow_sql_file_access  # the project opted out of the file guard
     if node.read is not None:
         input_name: str | None = read_relation_name(name)
     elif node.depends_on:
@@ -116,6 +124,9 @@ def compile_node(
     else:
         input_name = None
     steps = list(node.transform.steps) if node.transform else []
+    checks_leak = not files and node.validation is not None and _guard_checks(project, plan, name, problems)
+    if checks_leak and not steps:
+        return None
     if not steps:
         cols = columns_of(input_name) if input_name else None
         out = dict(cols) if cols is not None else None
@@ -159,9 +170,13 @@ def compile_node(
                     project.source, ypath if isinstance(step, str) else (*ypath, "sql"), plan.name, name, si
                 )
                 query = parse_select(text, dialect, src)
+                if not files:
+                    check_file_access(query, text, src)
                 plans.append(StepPlan(si, "sql", src, sql=text, dialect=dialect))
             else:  # an operation
                 src = SqlSource(project.source, (*ypath, "params"), plan.name, name, si)
+                if not files:
+                    _guard_params(step, src, dialect)
                 for other in ops.referenced_nodes(step):
                     _check_visible(other, src, plan, name, visible)
                 ctx = ops.OpContext(dialect, src, list(current) if current is not None else None,
@@ -185,10 +200,10 @@ def compile_node(
                 oplan.query = query.copy()  # kept as built: `query` is bound and folded below
             src = plans[-1].src
             if deferred:  # checked now, built at run time
-                _bind_tables(query, src, plan, name, visible, previous or "df", reads)
+                _bind_tables(query, src, plan, name, visible, previous or "df", reads, files=files)
                 continue
             bound = query  # this step's own tree: parsed or built above, kept nowhere else
-            _bind_tables(bound, src, plan, name, visible, previous, reads)
+            _bind_tables(bound, src, plan, name, visible, previous, reads, files=files)
             schemas = {
                 r: _known(r, previous, current, columns_of, ctes)
                 for r in {t.name for t in bound.find_all(exp.Table)}
@@ -209,7 +224,7 @@ def compile_node(
             previous = step_name
         else:
             final = bound
-    if failed:
+    if failed or checks_leak:
         return None
     if deferred or final is None:
         return CompiledNode(plan.name, name, node, input_name, None, list(dict.fromkeys(reads)),
@@ -454,6 +469,44 @@ def _prepend_cte(query: exp.Query, name: str, body: exp.Expression) -> exp.Query
     return query
 
 
+def _guard_params(step: Any, src: SqlSource, dialect: str) -> None:
+    """An operation's SQL params (filter and join conditions, derive expressions, measures) may not
+    reach files either; checked here, whether the operation is built now or at run time."""
+    import sqlglot
+
+    for key, text in ops.sql_params(step):
+        try:
+            tree = sqlglot.parse_one(text, read=dialect)
+        except Exception:  # a syntax error is reported when the operation is built
+            continue
+        if tree is not None:
+            check_file_access(tree, text, SqlSource(src.smap, (*src.path, *key), src.pipeline, src.node,
+                                                    src.step), what="an operation's SQL")  # fmt: skip
+
+
+def _guard_checks(project: Project, plan: PipelinePlan, name: str, problems: Problems) -> bool:
+    """The node's custom_sql checks may not reach files; True when one does (the problem is added)."""
+    import sqlglot
+
+    pi, ni = plan.index, plan.node_index[name]
+    checks = plan.nodes[name].validation
+    found = False
+    for check, text in checks.custom_sql.items() if checks is not None else ():
+        try:
+            tree = sqlglot.parse_one(text, read=project.config.read_dialect())
+        except Exception:  # a syntax error is reported by the semantic checks
+            continue
+        src = SqlSource(project.source, node_path(pi, ni, "validation", "custom_sql", check), plan.name,
+                        name, None)  # fmt: skip
+        try:
+            if tree is not None:
+                check_file_access(tree, text, src, what=f"custom_sql check '{check}'")
+        except CompileError as err:
+            problems.add(err)
+            found = True
+    return found
+
+
 def _bind_tables(
     query: exp.Query,
     src: SqlSource,
@@ -462,9 +515,14 @@ def _bind_tables(
     visible: Ancestors,
     previous: str | None,
     reads: list[str],
+    *,
+    files: bool = False,
 ) -> None:
-    """Point `df` at the previous step and check every other table is a visible node."""
+    """Point `df` at the previous step and check every other table is a visible node (``files``: a file
+    read in SQL, which the project allows, is left to the engine)."""
     for table in table_references(query):
+        if files and file_table(table) is not None:
+            continue
         tname = table.name
         line, col = position(table)
         if table.args.get("db") or table.args.get("catalog"):

@@ -76,6 +76,19 @@ def parse_expression(text: Any, ctx: OpContext) -> exp.Expression:
     return node
 
 
+def sql_params(step: Any) -> list[tuple[tuple, str]]:
+    """The params of an operation step that hold SQL text: (path under ``params``, text)."""
+    p = step.params
+    out: list[tuple[tuple, str]] = []
+    if isinstance(p, ops.FilterParams | ops.JoinParams) and p.condition:
+        out.append((("condition",), p.condition))
+    if isinstance(p, ops.DeriveParams):
+        out.extend((("columns", k), str(v)) for k, v in p.columns.items())
+    if isinstance(p, ops.AggregateParams):
+        out.extend((("measures", k), str(v)) for k, v in p.measures.items())
+    return out
+
+
 def col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 

@@ -39,7 +39,7 @@ class SqlSource:
     path: tuple
     pipeline: str
     node: str
-    step: int
+    step: int | None  # None: SQL outside the steps (a custom_sql check)
 
     def locate(self, line: int, col: int) -> Location:
         """Map a 1-based (line, col) inside the SQL text to the YAML file."""
@@ -51,11 +51,12 @@ class SqlSource:
             yaml_line = span.line + line
             if yaml_line > end:  # the SQL has more lines than the block (${VAR} with newlines)
                 return Location(self.smap.file, span.line, span.col)
+            # the block's indentation is its first non-blank line's: a SQL line indented further keeps
+            # those spaces in the SQL text, where sqlglot's column already counts them
             lines = self.smap.lines()
-            indent = 0
-            if 0 < yaml_line <= len(lines):
-                text = lines[yaml_line - 1]
-                indent = len(text) - len(text.lstrip(" "))
+            indent = next(
+                (len(t) - len(t.lstrip(" ")) for t in lines[span.line : min(end, len(lines))] if t.strip()), 0
+            )
             return Location(self.smap.file, yaml_line, indent + col)
         quote = 1 if span.style in ("'", '"') else 0
         if line == 1:
@@ -172,6 +173,129 @@ def table_references(query: exp.Expression) -> list[exp.Table]:
             continue
         out.append(table)
     return out
+
+
+# -- the file-access guard ------------------------------------------------------------------------
+# SQL steps may not reach files, URLs or other databases by themselves: reads belong in a node's `read:`
+# block, where connections, path containment and lineage apply (and SQL that reads a path runs on one
+# engine only). The guard matches the parsed tree, in every dialect odibi reads; names are DuckDB's
+# (https://duckdb.org/docs/stable/data/overview), its extensions' and Spark's / Databricks'.
+
+FILE_ACCESS_HINT = (
+    "read files in a node's `read:` block (with a connection); "
+    "or set `safety: {allow_sql_file_access: true}` at the project level"
+)
+
+# functions (table or scalar) that read, list or write files, URLs or other databases, or run SQL text
+# that no guard sees (query, json_execute_serialized_sql) or JVM code (reflect)
+_FILE_FUNCTIONS = frozenset({
+    "glob", "sniff_csv", "query", "query_table", "json_execute_serialized_sql", "from_substrait",
+    "from_substrait_json", "arrow_scan", "arrow_scan_dumb", "pandas_scan", "python_map_function",
+    "scan_arrow_ipc", "load_aws_credentials", "to_file",
+    "reflect", "java_method", "try_reflect", "from_protobuf", "to_protobuf", "http_request", "secret",
+    "cloud_files_state",
+})  # fmt: skip
+_FILE_FUNCTION_PREFIXES = (
+    "read_", "parquet_", "iceberg_", "delta_", "postgres_", "mysql_", "sqlite_", "ducklake_", "st_read",
+    "http_", "odbc_", "bigquery_",
+)  # fmt: skip
+# Spark reads a file for `format`.`path` (https://spark.apache.org/docs/latest/sql-data-sources-load-save-functions.html#run-sql-on-files-directly)
+SPARK_FILE_SOURCES = frozenset({
+    "csv", "json", "parquet", "orc", "text", "binaryfile", "delta", "avro", "jdbc", "xml", "libsvm",
+    "image", "iceberg", "hudi",
+})  # fmt: skip
+# characters no node, CTE or column name of a plain query needs in a table name, but every path does
+# (DuckDB reads `FROM 'x.csv'` / `FROM "s3://b/x"` as a file: a replacement scan)
+_PATH_CHARS = frozenset("/\\.:*?~")
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    """A construct of a SQL text that reaches files or the network, and where it is in the text."""
+
+    what: str
+    line: int
+    col: int
+
+
+# Without a quote in the text, a function or a Spark source can only be spelt as written (sqlglot maps no
+# other spelling to the typed functions above), and a table name cannot hold a path: a text with no quote
+# and none of these words needs no walk of its tree (the walk is about a tenth of parsing).
+_NEEDLES = tuple(sorted(_FILE_FUNCTIONS | set(_FILE_FUNCTION_PREFIXES) | SPARK_FILE_SOURCES))
+
+
+def file_access(tree: exp.Expression, text: str) -> FileAccess | None:
+    """The first construct in ``tree`` (parsed from ``text``) that reaches files or the network."""
+    if not any(q in text for q in "'\"`"):
+        low = text.lower()
+        if not any(needle in low for needle in _NEEDLES):
+            return None
+    for node in tree.walk():
+        if isinstance(node, exp.Func):
+            name = _reaching_function(node)
+            if name is not None:
+                return FileAccess(f"it calls {name}()", *_at(node, text))
+        elif isinstance(node, exp.Table):
+            found = file_table(node)
+            if found == "source":
+                db = node.args["db"]
+                return FileAccess(f"{db.name}.`{node.name}` reads a file", *_at(db, text))
+            if found == "path":
+                return FileAccess(f"'{node.name}' as a table reads a file", *_at(node.this, text))
+    return None
+
+
+def file_table(table: exp.Table) -> str | None:
+    """How a table reference reads a file: "source" (Spark's format.`path`), "path" (a path as a table
+    name, DuckDB's replacement scan) or None (a name: a node, a CTE, or an error found elsewhere)."""
+    db = table.args.get("db")
+    if db is not None and not table.args.get("catalog"):
+        if isinstance(db, exp.Identifier) and db.name.lower() in SPARK_FILE_SOURCES:
+            return "source"
+        return None
+    if db is None and isinstance(table.this, exp.Identifier):
+        name = table.name
+        if any(ch in _PATH_CHARS for ch in name) and not _cte_in_scope(table):
+            return "path"
+    return None
+
+
+def _reaching_function(func: exp.Func) -> str | None:
+    names = [func.name] if isinstance(func, exp.Anonymous) else list(type(func).sql_names())
+    for name in names:
+        low = str(name).lower()
+        if low in _FILE_FUNCTIONS or low.startswith(_FILE_FUNCTION_PREFIXES):
+            return low
+    return None
+
+
+def _cte_in_scope(table: exp.Table) -> bool:
+    """Whether a CTE visible from ``table`` has its name (then it is that CTE, not a file)."""
+    name = table.name.lower()
+    node = table.parent
+    while node is not None:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if isinstance(with_, exp.With) and any(c.alias_or_name.lower() == name for c in with_.expressions):
+            return True
+        node = node.parent
+    return False
+
+
+def _at(node: exp.Expression, text: str) -> tuple[int, int]:
+    """(line, col) where sqlglot saw ``node``'s token in ``text`` (its start offset), else (1, 1)."""
+    meta = getattr(node, "meta", None) or {}
+    start = meta.get("start")
+    if not isinstance(start, int) or not 0 <= start <= len(text):
+        return 1, 1
+    return text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+
+
+def check_file_access(tree: exp.Expression, text: str, src: SqlSource, *, what: str = "a SQL step") -> None:
+    """Raise a located :class:`CompileError` when ``tree`` reaches files or the network."""
+    found = file_access(tree, text)
+    if found is not None:
+        raise src.error(f"{what} may not reach files or the network: {found.what}", found.line, found.col,
+                        hint=FILE_ACCESS_HINT)  # fmt: skip
 
 
 def position(node: exp.Expression) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from odibi import secrets
 from odibi.errors import ConfigError, Location
 
 try:  # The C composer is faster and caps nesting itself.
@@ -23,7 +24,12 @@ try:  # The C composer is faster and caps nesting itself.
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
-MAX_NODES = 500_000
+# An alias bomb is a small text that expands to a huge value. The limit is relative to the document's own
+# size (its composed nodes): expanding to at most EXPANSION_RATIO times that, plus EXPANSION_FLOOR values,
+# is fine whatever the size (a 100,000-node project holds millions of values and no alias), while a text
+# whose aliases multiply it far beyond what it holds is refused before anything is expanded.
+EXPANSION_RATIO = 10
+EXPANSION_FLOOR = 100_000
 MAX_DEPTH = 200
 
 _STR = "tag:yaml.org,2002:str"
@@ -53,6 +59,32 @@ class Span:
     end_line: int | None = None  # the line the value ends on (1-based), when known
 
 
+@dataclass(frozen=True)
+class Interpolation:
+    """One ``${VAR}`` of the document: the variable, the value path it fills, and where it is written."""
+
+    name: str
+    path: tuple  # the value's path (for a mapping key: the mapping's path, with ``key`` set)
+    location: Location  # where the scalar holding it starts
+    key: bool = False
+    end_line: int = 0  # the line the scalar ends on
+    nth: int = 0  # this is the nth (0-based) ``${name`` of the scalar
+
+    def precise(self, text: str) -> Location:
+        """The position of this ``${name`` itself, found in the scalar's source text."""
+        lines = text.splitlines()
+        needle, seen = "${" + self.name, -1
+        for line in range(self.location.line, max(self.end_line, self.location.line) + 1):
+            src = lines[line - 1] if 0 < line <= len(lines) else ""
+            col = self.location.col - 1 if line == self.location.line else 0
+            while (col := src.find(needle, col)) >= 0:
+                seen += 1
+                if seen == self.nth:
+                    return Location(self.location.file, line, col + 1)
+                col += len(needle)
+        return self.location
+
+
 @dataclass
 class SourceMap:
     """Positions of every key and value of one loaded document."""
@@ -61,6 +93,7 @@ class SourceMap:
     text: str
     values: dict[tuple, Span] = field(default_factory=dict)
     keys: dict[tuple, Span] = field(default_factory=dict)
+    interpolations: list[Interpolation] = field(default_factory=list)  # checked by config.secret_fields
 
     def lines(self) -> list[str]:
         return self.text.splitlines()
@@ -128,11 +161,18 @@ def load_text(
         raise ConfigError(f"YAML syntax error: {exc}", location=Location(file, 1, 1)) from None
     except RecursionError:
         raise ConfigError("YAML is nested too deeply", location=Location(file, 1, 1)) from None
+    env = os.environ if env is None else env
+    secrets.register_env(env)  # secret-named variables are masked in every output, used or not
     if node is None:
         return None, smap
-    builder = _Builder(smap, os.environ if env is None else env)
+    builder = _Builder(smap, env)
     builder.check_expansion(node)
     return builder.build(node, (), 0), smap
+
+
+def expansion_limit(written: int) -> int:
+    """How many values a document holding ``written`` distinct value nodes may expand to."""
+    return EXPANSION_RATIO * written + EXPANSION_FLOOR
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -163,6 +203,8 @@ class _Builder:
         self.smap = smap
         self.env = env
         self.count = 0
+        self.written = 0  # distinct value nodes in the text (check_expansion)
+        self.limit = EXPANSION_FLOOR  # values build() may make (check_expansion sets it from the text)
         self.active: set[int] = set()
         self.constructor = yaml.constructor.SafeConstructor()
 
@@ -171,21 +213,43 @@ class _Builder:
 
     def check_expansion(self, root: yaml.Node) -> None:
         """Reject an alias bomb before expanding it: count the values each node expands to (aliases
-        share nodes, so this is linear in the text), then point at the value where the limit is passed."""
+        share nodes, so this is linear in the text) and the distinct nodes the text holds; when the
+        expansion passes the limit those allow (:func:`expansion_limit`), point at the value where
+        build() would pass it."""
         sizes: dict[int, int] = {}
-        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        # counts are capped to keep them small ints (a chain of aliases doubles them per line); a value
+        # node takes about a character of text at least, so the limit stays far below this cap
+        cap = expansion_limit(2 * len(self.smap.text) + 2) + 1
+        scalar = yaml.ScalarNode
+        # (node, None): to visit; (node, its children): children sized, size the node
+        stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
         while stack:
-            node, ready = stack.pop()
-            if ready:
-                total = 1 + sum(sizes.get(id(child), 0) for child in _children(node))
-                sizes[id(node)] = min(total, MAX_NODES + 1)
-            elif id(node) not in sizes:
-                sizes[id(node)] = 0  # in progress: a recursive alias counts 0 here (build rejects it)
-                stack.append((node, True))
-                stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
-        if sizes[id(root)] <= MAX_NODES:
+            node, kids = stack.pop()
+            if kids is not None:
+                total = 1
+                for child in kids:
+                    total += sizes[id(child)]
+                sizes[id(node)] = total if total < cap else cap
+                continue
+            if id(node) in sizes:
+                continue
+            if isinstance(node, scalar):
+                sizes[id(node)] = 1
+                continue
+            kids = _children(node)
+            sizes[id(node)] = 0  # in progress: a recursive alias counts 0 here (build rejects it)
+            stack.append((node, kids))
+            for child in kids:  # scalars (most values) are sized here, without a trip through the stack
+                if id(child) not in sizes:
+                    if isinstance(child, scalar):
+                        sizes[id(child)] = 1
+                    else:
+                        stack.append((child, None))
+        self.written = len(sizes)  # every distinct value node, each counted once
+        self.limit = expansion_limit(self.written)
+        if sizes[id(root)] <= self.limit:
             return
-        node, budget = root, MAX_NODES  # walk to the value that build() would reject
+        node, budget = root, self.limit  # walk to the value that build() would reject
         while budget > 0:
             budget -= 1
             for child in _children(node):
@@ -195,16 +259,21 @@ class _Builder:
                 budget -= sizes[id(child)]
             else:
                 break
-        raise ConfigError(
-            f"config expands to more than {MAX_NODES:,} values (an alias bomb?)", location=self._loc(node)
+        raise self._bomb(node)
+
+    def _bomb(self, node: yaml.Node) -> ConfigError:
+        return ConfigError(
+            f"config expands to more than {self.limit:,} values from the {self.written:,} it holds "
+            "(an alias bomb?)",
+            location=self._loc(node),
+            hint=f"a document may expand to {EXPANSION_RATIO}x the values it holds "
+            f"(+{EXPANSION_FLOOR:,}); write repeated blocks out, or use fewer nested aliases",
         )
 
     def build(self, node: yaml.Node, path: tuple, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise ConfigError(
-                f"config expands to more than {MAX_NODES:,} values (an alias bomb?)", location=self._loc(node)
-            )
+        if self.count > self.limit:
+            raise self._bomb(node)
         if depth > MAX_DEPTH:
             raise ConfigError(f"config is nested deeper than {MAX_DEPTH} levels", location=self._loc(node))
         style = getattr(node, "style", None)
@@ -228,7 +297,7 @@ class _Builder:
                 return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
             finally:
                 self.active.discard(id(node))
-        return self._scalar(node)
+        return self._scalar(node, path)
 
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
@@ -247,7 +316,7 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise ConfigError("mapping keys must be plain scalars", location=self._loc(key_node))
-            key = self._scalar(key_node)
+            key = self._scalar(key_node, path, key=True)
             if not isinstance(key, str):
                 # YAML 1.1 reads a key `on:` (join's param) or `yes:` as a boolean: keep the word
                 key = key_node.value.lower() if isinstance(key, bool) else str(key)
@@ -273,7 +342,7 @@ class _Builder:
                     out.setdefault(k, v)
         return out
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.Node, path: tuple = (), *, key: bool = False) -> Any:
         if node.tag not in _PLAIN_SCALARS:
             raise ConfigError(
                 f"YAML tag '{node.tag}' is not allowed in odibi configs",
@@ -283,7 +352,7 @@ class _Builder:
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # keep dates as written; models parse them where they mean a date
         if node.tag == _STR:
-            return self._interpolate(node.value, node)
+            return self._interpolate(node.value, node, path, key)
         try:
             return self.constructor.construct_object(node)
         except yaml.YAMLError as exc:
@@ -292,16 +361,26 @@ class _Builder:
             reason = str(exc).split(";")[0]
             raise ConfigError(f"bad YAML value: {reason}", location=self._loc(node)) from None
 
-    def _interpolate(self, value: str, node: yaml.Node) -> str:
+    def _interpolate(self, value: str, node: yaml.Node, path: tuple, key: bool) -> str:
         if "$" not in value:
             return value
+
+        seen: dict[str, int] = {}
 
         def sub(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
+            # where each variable lands is checked once the document is validated (secret_fields.py)
+            nth = seen[name] = seen.get(name, -1) + 1
+            self.smap.interpolations.append(
+                Interpolation(name, path, self._loc(node), key, node.end_mark.line + 1, nth)
+            )
             if name in self.env:
-                return str(self.env[name])
+                resolved = str(self.env[name])
+                if secrets.is_secret_name(name):
+                    secrets.register(resolved)
+                return resolved
             if default is not None:
                 return default
             raise ConfigError(

@@ -460,6 +460,25 @@ class LoggingConfig(OdibiModel):
     metadata: dict[str, Any] = Field(default_factory=dict, description="Extra fields on every log line.")
 
 
+class SafetyConfig(OdibiModel):
+    """Guards that keep a run from destroying, losing or leaking data, and their explicit opt-outs."""
+
+    allow_sql_file_access: bool = Field(
+        False,
+        description="Let SQL steps call table functions that reach files or the network (DuckDB read_csv, "
+        "read_parquet, glob, 'file.csv' in FROM; Spark csv.`path`). Off by default: reads belong in "
+        "`read:`, where connections, path containment and lineage apply.",
+    )
+    write_lock: Literal["wait", "fail"] = Field(
+        "wait",
+        description="When another run is writing the same target: wait for it (up to write_lock_timeout "
+        "seconds), or fail at once.",
+    )
+    write_lock_timeout: float = Field(
+        600, gt=0, description="Seconds to wait for another run's write to the same target."
+    )
+
+
 class DuckDBOptions(OdibiModel):
     """Settings of the DuckDB engine."""
 
@@ -525,6 +544,7 @@ class ProjectConfig(OdibiModel):
     story: StoryConfig | None = Field(None, description="Run reports.")
     retry: RetryConfig | None = Field(None, description="Retries.")
     logging: LoggingConfig | None = Field(None, description="Logging.")
+    safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Data-safety guards and opt-outs.")
     pipelines: list[PipelineConfig] = Field(description="Pipelines, run in list order.", min_length=1)
 
     def options_for(self, engine: str) -> dict[str, Any]:

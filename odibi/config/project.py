@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from odibi.config.loader import SourceMap, load_file, load_text
 from odibi.config.models import ProjectConfig, suggest
+from odibi.config.secret_fields import placement_errors, register_literal_secrets, register_model_secrets
 from odibi.errors import ConfigError, ConfigErrors, Location
 
 
@@ -46,13 +48,22 @@ def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
             f"config must be a mapping of keys (project, connections, pipelines), not a {type(data).__name__}",
             location=smap.locate(()),
         )
+    register_literal_secrets(data)
+    refused = placement_errors(data, smap)  # secrets outside their fields (secret_fields.py)
     try:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         errors = [_locate(err, data, smap) for err in exc.errors(include_url=False, include_input=False)]
-        errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
-        raise (errors[0] if len(errors) == 1 else ConfigErrors(errors)) from None
+        _raise([*refused, *errors])
+    if refused:
+        _raise(refused)
+    register_model_secrets(config)
     return Project(config=config, source=smap, root=root)
+
+
+def _raise(errors: list[ConfigError]) -> typing.NoReturn:
+    errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
+    raise (errors[0] if len(errors) == 1 else ConfigErrors(errors)) from None
 
 
 def _data_path(loc: tuple, data: Any) -> tuple[tuple, list]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from odibi.config.models import suggest
 from odibi.config.project import Project
-from odibi.errors import ConfigError, Problems
+from odibi.errors import ConfigError, OdibiError, Problems
 from odibi.formats.options import OptionError, normalise, normalise_write
 
 LOGICAL_TYPES = {
@@ -60,6 +60,7 @@ def check_semantics(project: Project, problems: Problems) -> None:
                 if io is None:
                     continue
                 check_connection(io.connection, (*base, key, "connection"), f"node '{node.name}' {key}")
+                _check_path(project, node.name, io, (*base, key), key, problems)
                 if key == "write" and io.mode in ("upsert", "append_once") and io.path:
                     problems.add(
                         ConfigError(
@@ -107,6 +108,32 @@ def check_semantics(project: Project, problems: Problems) -> None:
                         )
 
 
+def _check_path(project: Project, node: str, io, where: tuple, kind: str, problems: Problems) -> None:
+    """A local path stays inside its connection's folder; a write replaces only what odibi owns."""
+    conn = project.config.connections.get(io.connection)
+    if conn is None or io.path is None or conn.type not in ("local", "local_dbfs"):
+        return
+    from pathlib import Path
+
+    from odibi.connections import local
+    from odibi.run.writes import check_target
+
+    write = kind == "write"
+    try:
+        uri = local.resolve(conn, io.path, project.root, write=write)
+        if write and not local.is_glob(uri):
+            check_target(Path(uri), str(io.mode) if hasattr(io, "mode") else "overwrite")
+    except (local.PathRuleError, OdibiError) as exc:
+        problems.add(
+            ConfigError(
+                f"node '{node}' {kind}: {exc.message}",
+                location=project.source.locate((*where, "path")),
+                node=node,
+                hint=exc.hint,
+            )
+        )
+
+
 def _check_validation(project: Project, node, base: tuple, problems: Problems, check_connection) -> None:
     """Quarantine target, SQL conditions and regular expressions of a node's checks."""
     import re
@@ -120,6 +147,7 @@ def _check_validation(project: Project, node, base: tuple, problems: Problems, c
             (*vpath, "quarantine", "connection"),
             f"node '{node.name}' quarantine",
         )
+        _check_path(project, node.name, checks.quarantine, (*vpath, "quarantine"), "write", problems)
         if checks.quarantine.format is None and infer_format(checks.quarantine.path) is None:
             problems.add(ConfigError(f"node '{node.name}' quarantine: cannot tell the format of '{checks.quarantine.path}'",
                                      location=smap.locate((*vpath, "quarantine", "path")), hint="add format: csv | parquet | json"))  # fmt: skip

@@ -44,12 +44,18 @@ class ReadSpec:
 
 @dataclass(frozen=True)
 class WriteSpec:
-    """A resolved write."""
+    """A resolved write.
+
+    ``root`` is the folder of the connection that owns the target (local connections): staging files,
+    write locks and the append journal live under its ``.odibi/`` folder, on the target's filesystem
+    (so the commit is one rename) and out of the target folder's globs.
+    """
 
     uri: str
     format: str
     mode: str
     options: dict[str, Any] = field(default_factory=dict)
+    root: str | None = None
 
 
 @runtime_checkable
@@ -83,6 +89,9 @@ class Engine(Protocol):
 
     def write(self, relation: str, spec: WriteSpec) -> int | None:
         """Write ``relation``; returns the rows written when known."""
+
+    def fingerprint(self, relation: str) -> str:
+        """Row count and an order-independent hash of every row (what an append journals)."""
 
     def close(self) -> None:
         """Release the engine's resources."""

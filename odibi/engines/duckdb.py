@@ -8,15 +8,17 @@ into the scan). DuckDB docs: https://duckdb.org/docs/data/csv/overview, https://
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError
+from odibi.formats import malformed
 from odibi.formats.options import OptionError, normalise
+from odibi.run.locks import private_tempdir, release_dir
 from odibi.run.writes import stage
 
 # canonical option → DuckDB read_csv parameter
@@ -71,6 +73,10 @@ def _params(fmt: str, options: dict[str, Any], table: dict[str, str], *, pandas_
             if not value:
                 out["all_varchar"] = True
             continue
+        if key == "on_bad_lines":
+            if value == "skip":
+                out["ignore_errors"] = True
+            continue
         if key == "types" and isinstance(value, dict) and pandas_types:
             value = {k: _duck_type(v) for k, v in value.items()}
         if key not in table:
@@ -107,11 +113,28 @@ def logical_type(dtype: Any) -> str:
     return str(dtype)
 
 
-def table_function(spec: ReadSpec) -> str:
+def csv_params(options: dict[str, Any]) -> dict[str, Any]:
+    """``read_csv`` parameters for ``options``: the dialect pinned, DuckDB strict.
+
+    The sniffer may not guess the dialect: a ragged file would otherwise be read as one column, or under
+    a later row taken for the header (it skips leading rows it finds inconsistent), and an unterminated
+    quote would be read by a dialect without quotes. odibi reads RFC 4180, as pandas and Spark do by
+    default: ``,`` ``"`` (doubled to escape), no comments, no rows skipped, every row with the header's
+    number of fields. https://duckdb.org/docs/data/csv/reading_faulty_csv_files
+    """
+    params = _params("csv", options, _CSV_READ, pandas_types=True)
+    quote = params.get("quote", '"')
+    return {
+        "header": True, "delim": ",", "quote": quote, "escape": quote, "comment": "", "skip": 0,
+        "strict_mode": True, "null_padding": False, **params,
+    }  # fmt: skip
+
+
+def table_function(spec: ReadSpec, extra: dict[str, Any] | None = None) -> str:
     """The DuckDB table function that reads ``spec`` (also odibi's one CSV type inferrer)."""
     path = literal(spec.uri)
     if spec.format == "csv":
-        params = {"header": True, **_params("csv", spec.options, _CSV_READ, pandas_types=True)}
+        params = {**csv_params(spec.options), **(extra or {})}
         args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
         return f"read_csv({path}{args})"
     if spec.format == "parquet":
@@ -148,9 +171,14 @@ def sniff_schema(spec: ReadSpec) -> dict[str, str]:
     """Column → logical type as DuckDB's sniffer infers them (only the header and a sample are read)."""
     import duckdb
 
+    malformed.check_source(spec.uri, spec.format)
     con = duckdb.connect()
     try:
         rows = con.execute(f"DESCRIBE SELECT * FROM {table_function(spec)}").fetchall()
+    except duckdb.Error as exc:
+        if spec.format != "csv":
+            raise
+        raise read_error(spec, exc, con) from None
     finally:
         con.close()
     out = {}
@@ -158,6 +186,104 @@ def sniff_schema(spec: ReadSpec) -> dict[str, str]:
         typ = str(typ).upper()
         out[name] = "decimal" if typ.startswith("DECIMAL") else _LOGICAL_FROM_DUCKDB.get(typ, "string")
     return out
+
+
+def read_error(spec: ReadSpec, exc: Exception, con: Any) -> Exception:
+    """A DuckDB read error as odibi's: a malformed row names its file, line and DuckDB's explanation.
+
+    When the sniffer gives up ("not possible to automatically detect the CSV parsing dialect": a malformed
+    row in its sample), the file is scanned strictly with the header's width to find the row.
+    """
+    text = str(exc)
+    if spec.format == "json":
+        if "Malformed JSON" not in text:
+            return exc
+        explanation = first_line(text).rsplit(": ", 1)[-1].rstrip(". ") or "malformed JSON"
+        encoding = str(normalise("json", spec.options).get("encoding", "utf-8"))
+        return malformed.json_error(spec.uri, explanation, encoding)
+    if spec.format != "csv":
+        return exc
+    # DuckDB's message names one row (with the sniffer's dialect, sometimes the wrong one, and none at all
+    # when the sniffer gave up): a strict scan names the first malformed row, as every engine reports it
+    found = csv_rejects(con, spec.uri, spec.options, _header_width(spec), limit=1)
+    bad = found[0][0] if found and found[0] else malformed.from_duckdb_text(text, spec.uri)
+    if bad is not None:
+        return malformed.error(bad)
+    if "sniffing file" in text:
+        return NodeExecutionError(
+            f"cannot read {spec.uri}: DuckDB cannot make out its CSV dialect", hint=malformed.BAD_LINES_HINT
+        )
+    return exc
+
+
+def first_line(text: str) -> str:
+    return malformed.first_line(text)
+
+
+def _header_width(spec: ReadSpec) -> int | None:
+    """How many fields the header of ``spec``'s (first) file has (None: cannot tell cheaply)."""
+    files = malformed.local_files(spec.uri)
+    return malformed.header_width(files[0], spec.options) if files else None
+
+
+_DIALECT = ("header", "delimiter", "quote", "escape", "encoding", "skip_rows", "comment", "compression")
+
+
+def csv_rejects(
+    con: Any, uri: str, options: dict[str, Any], width: int | None, *, limit: int | None = None
+) -> tuple[list[malformed.BadLine], int] | None:
+    """Malformed rows of a CSV file by DuckDB's strict reader, every field read as text: (the first
+    ``limit`` rows in line order, how many rows), or None when DuckDB cannot scan it with these options
+    (an encoding or compression it does not know; the width unknown).
+
+    The dialect options are the user's; types, names and inference do not change which rows are malformed.
+    """
+    if not width:
+        return None
+    dialect = {k: v for k, v in normalise("csv", options).items() if k in _DIALECT}
+    import uuid
+
+    tag = uuid.uuid4().hex[:12]
+    table, scan = f"odibi_rejects_{tag}", f"odibi_rejects_scan_{tag}"
+    params = {
+        **csv_params(dialect), "auto_detect": False, "columns": {f"c{i}": "VARCHAR" for i in range(width)},
+        "store_rejects": True, "rejects_table": table, "rejects_scan": scan,
+    }  # fmt: skip
+    args = "".join(f", {k} = {literal(v)}" for k, v in params.items())
+    try:
+        # every column projected (count(*) reads no value, so bytes are never checked against the
+        # encoding) and every row fetched (the rejects are stored when the scan ends)
+        counts = ", ".join(f"count(c{i})" for i in range(width))
+        con.execute(f"SELECT {counts} FROM read_csv({literal(uri)}{args})").fetchall()
+        return _rejects(con, table, scan, uri, limit)
+    except duckdb.Error:
+        return None
+    finally:
+        _drop_rejects(con, table, scan)
+
+
+def _rejects(
+    con: Any, table: str, scan: str, uri: str, limit: int | None
+) -> tuple[list[malformed.BadLine], int]:
+    """(first rejected rows, how many) from DuckDB's rejects tables, one entry per file and line."""
+    (count,) = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT file_id, line FROM {table})").fetchone()
+    rows = con.execute(
+        f"SELECT s.file_path, r.line, any_value(r.error_message ORDER BY r.column_idx), "
+        f"any_value(r.csv_line), bool_or(r.error_type = 'UNQUOTED VALUE') "
+        f"FROM {table} r JOIN {scan} s USING (scan_id, file_id) GROUP BY ALL ORDER BY s.file_path, r.line"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    ).fetchall()
+    out = []
+    for path, line, message, text, quote in rows:
+        kind = "quote" if quote else malformed.kind_of(str(message))
+        out.append(malformed.BadLine(str(path or uri), int(line), str(message), str(text or ""), kind))
+    return out, int(count)
+
+
+def _drop_rejects(con: Any, table: str, scan: str) -> None:
+    for name in (table, scan):
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 class DuckDBEngine:
@@ -181,7 +307,8 @@ class DuckDBEngine:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
-        self._tmp = tempfile.mkdtemp(prefix="odibi-duckdb-")
+        # a scratch folder locked by this process: a run that is killed leaves it, the next one removes it
+        self._tmp, self._tmp_lock = private_tempdir("odibi-duckdb-")
         # DuckDB writes extensions and spill files under the home directory by default; keep them ours.
         config.setdefault("extension_directory", f"{self._tmp}/extensions")
         config.setdefault("temp_directory", f"{self._tmp}/spill")
@@ -194,6 +321,7 @@ class DuckDBEngine:
         self._kinds: dict[str, str] = {}  # relation → VIEW | TABLE (what this engine created)
         self._described: dict[str, list[tuple[str, str]]] = {}  # relation → (column, DuckDB type), as defined
         self._counts: dict[str, int] = {}  # table → rows, as created
+        self._bad_lines: dict[str, int] = {}  # read relation → malformed rows skipped (on_bad_lines: skip)
 
     @property
     def ibis(self):
@@ -210,11 +338,44 @@ class DuckDBEngine:
         return table_function(spec)
 
     def register_read(self, relation: str, spec: ReadSpec) -> None:
-        source = self.read_sql(spec)
+        malformed.check_source(spec.uri, spec.format)
+        skip = spec.format == "csv" and normalise("csv", spec.options).get("on_bad_lines") == "skip"
+        rejects = None
+        if skip:  # the rows DuckDB skips are stored, to be counted (and an unterminated quote refused)
+            import uuid
+
+            tag = uuid.uuid4().hex[:12]
+            rejects = (f"odibi_rejects_{tag}", f"odibi_rejects_scan_{tag}")
+            source = table_function(
+                spec, {"store_rejects": True, "rejects_table": rejects[0], "rejects_scan": rejects[1]}
+            )
+        else:
+            source = self.read_sql(spec)
         kind = "VIEW" if spec.format == "parquet" else "TABLE"
         self._drop(relation)
-        self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS SELECT * FROM {source}")
-        self._kinds[relation] = kind
+        try:
+            self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS SELECT * FROM {source}")
+            self._kinds[relation] = kind
+            self._bad_lines[relation] = self._skipped(spec, rejects) if rejects else 0
+        except duckdb.Error as exc:
+            raise read_error(spec, exc, self.con) from None
+        finally:
+            if rejects:
+                _drop_rejects(self.con, *rejects)
+
+    def _skipped(self, spec: ReadSpec, rejects: tuple[str, str]) -> int:
+        """Rows ``on_bad_lines: skip`` dropped; an unterminated quote or a file in another encoding is an
+        error all the same (skipping would drop the rest of the file, or every row)."""
+        found, count = _rejects(self.con, *rejects, spec.uri, None)
+        fatal = next((bad for bad in found if bad.kind in ("quote", "encoding")), None)
+        if fatal is not None:
+            raise malformed.error(fatal)
+        malformed.report_skipped(spec.uri, count)
+        return count
+
+    def bad_lines(self, relation: str) -> int:
+        """Malformed rows the read of ``relation`` skipped (``on_bad_lines: skip``); 0 otherwise."""
+        return self._bad_lines.get(relation, 0)
 
     # -- relational work -------------------------------------------------------------------------
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
@@ -302,12 +463,15 @@ class DuckDBEngine:
             known if known is not None else int(self.scalar(f"SELECT count(*) FROM {quote_ident(relation)}"))
         )
 
+    def fingerprint(self, relation: str) -> str:
+        return relation_fingerprint(self.con, relation)
+
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
         return self.ibis.to_pyarrow(self.table(relation).limit(n)).to_pylist()
 
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
-        staged = stage(spec.uri, spec.mode)
+        staged = stage(spec)
         if staged.skip:
             return None
         select = f"SELECT * FROM {quote_ident(relation)}"
@@ -341,7 +505,15 @@ class DuckDBEngine:
             else:
                 self.con.close()
         finally:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            release_dir(Path(self._tmp), self._tmp_lock)
+
+
+def relation_fingerprint(con: Any, relation: str) -> str:
+    """Row count and an order-independent hash of the rows (DuckDB's ``hash`` of each row, summed)."""
+    rows, total = con.execute(
+        f"SELECT count(*), sum(hash(t)) FROM (SELECT * FROM {quote_ident(relation)}) AS t"
+    ).fetchone()
+    return f"duckdb:{rows}:{total or 0}"
 
 
 def narrow_hugeint(con: Any, sql: str, columns: list[tuple[str, str]] | None = None) -> str:

@@ -23,8 +23,8 @@ import gzip
 import json
 import os
 import re
-import shutil
-import tempfile
+import warnings
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -36,7 +36,9 @@ from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.duckdb import narrow_hugeint as _narrow_hugeint
 from odibi.engines.duckdb import read_back_options as _read_back_options
 from odibi.errors import NodeExecutionError
+from odibi.formats import malformed
 from odibi.formats.options import OptionError, normalise
+from odibi.run.locks import private_tempdir, release_dir
 from odibi.run.writes import stage
 
 # canonical option → pandas parameter (options handled specially map to None)
@@ -44,7 +46,7 @@ _CSV_READ = {
     "header": "header", "delimiter": "sep", "quote": "quotechar", "escape": "escapechar",
     "null_value": "na_values", "encoding": "encoding", "skip_rows": "skiprows", "names": "names",
     "comment": "comment", "compression": "compression",
-    "types": None, "infer_schema": None, "date_format": None, "timestamp_format": None,
+    "types": None, "infer_schema": None, "date_format": None, "timestamp_format": None, "on_bad_lines": None,
 }  # fmt: skip
 _CSV_WRITE = {
     "header": "header", "delimiter": "sep", "quote": "quotechar", "escape": "escapechar",
@@ -440,6 +442,47 @@ def _expand(uri: str) -> list[str]:
     return [uri]
 
 
+def read_csv_file(con: Any, path: str, kwargs: dict[str, Any], options: dict[str, Any], skip: bool):
+    """One CSV file with pandas, malformed rows refused or skipped as on every engine: (frame, skipped).
+
+    pandas fills a row with too few fields with NULLs without a word, so DuckDB's strict reader scans the
+    file first (``con`` is the engine's in-process DuckDB): it finds every malformed row with its line,
+    which pandas then skips (``skiprows`` counts lines as DuckDB does: records, blank lines included).
+    pandas' own ``on_bad_lines`` catches what that scan could not see.
+    """
+    from odibi.engines.duckdb import csv_rejects
+
+    scan = csv_rejects(con, path, options, malformed.header_width(path, options))
+    found, skipped = scan if scan is not None else ([], 0)
+    fatal = next((bad for bad in found if bad.kind in ("quote", "encoding")), None)
+    if found and (not skip or fatal is not None):
+        raise malformed.error(found[0] if not skip else fatal)
+    kwargs = {**kwargs, "on_bad_lines": "warn" if skip else "error"}
+    if found:
+        first = int(kwargs.get("skiprows") or 0)
+        kwargs["skiprows"] = set(range(first)) | {bad.line - 1 for bad in found if bad.line}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise NodeExecutionError(
+            f"file is empty: {path}", hint="a csv file needs at least a header line"
+        ) from None
+    except pd.errors.ParserError as exc:
+        text = malformed.first_line(str(exc)).split("C error: ")[-1]
+        line = re.search(r"line (\d+)", text)
+        row = re.search(r"row (\d+)", text)  # "EOF inside string starting at row N": N counts from 0
+        number = int(line.group(1)) if line else (int(row.group(1)) + 1 if row else None)
+        raise malformed.error(malformed.BadLine(path, number, text, kind=malformed.kind_of(text))) from None
+    except UnicodeDecodeError as exc:
+        raise malformed.error(malformed.BadLine(path, None, str(exc), kind="encoding")) from None
+    for warning in caught:
+        if issubclass(warning.category, pd.errors.ParserWarning):
+            skipped += str(warning.message).count("Skipping line")
+    return frame, skipped
+
+
 class PandasEngine:
     """Runs nodes as pandas DataFrames; SQL steps run in an in-process DuckDB over Arrow."""
 
@@ -456,7 +499,7 @@ class PandasEngine:
     )
 
     def __init__(self, **config: Any) -> None:
-        self._tmp = tempfile.mkdtemp(prefix="odibi-pandas-")
+        self._tmp, self._tmp_lock = private_tempdir("odibi-pandas-")  # swept by the next run if killed
         config.setdefault("extension_directory", f"{self._tmp}/extensions")
         config.setdefault("temp_directory", f"{self._tmp}/spill")
         self.con = duckdb.connect(config=config)
@@ -468,6 +511,7 @@ class PandasEngine:
         # plain parquet files read lazily: a DuckDB view over read_parquet (projections and filters are
         # pushed into the scan, as on the DuckDB engine); Arrow and pandas only when asked for
         self._lazy: set[str] = set()
+        self._bad_lines: dict[str, int] = {}  # read relation → malformed rows skipped (on_bad_lines: skip)
 
     # -- the store -------------------------------------------------------------------------------
     def _forget(self, relation: str) -> None:
@@ -515,17 +559,32 @@ class PandasEngine:
     # -- reads -----------------------------------------------------------------------------------
     def read(self, spec: ReadSpec) -> pd.DataFrame:
         """Read ``spec`` with pandas, typed as the DuckDB engine types it."""
+        return self._read(spec)[0]
+
+    def _read(self, spec: ReadSpec) -> tuple[pd.DataFrame, int]:
+        """(the frame, malformed rows skipped)."""
+        malformed.check_source(spec.uri, spec.format)
         if spec.format == "csv":
             return self._read_csv(spec)
         if spec.format == "parquet":
-            return self._read_parquet(spec)
+            return self._read_parquet(spec), 0
         if spec.format == "json":
-            return self._read_json(spec)
+            return self._read_json(spec), 0
         raise NodeExecutionError(f"the pandas engine cannot read format '{spec.format}' yet")
 
-    def _read_csv(self, spec: ReadSpec) -> pd.DataFrame:
+    def bad_lines(self, relation: str) -> int:
+        """Malformed rows the read of ``relation`` skipped (``on_bad_lines: skip``); 0 otherwise."""
+        return self._bad_lines.get(relation, 0)
+
+    def _read_csv(self, spec: ReadSpec) -> tuple[pd.DataFrame, int]:
         kwargs, typing = csv_read_params(spec.options)
-        parts = [pd.read_csv(path, **kwargs) for path in _expand(spec.uri)]
+        skip = typing.pop("on_bad_lines", "error") == "skip"
+        parts, skipped = [], 0
+        for path in _expand(spec.uri):
+            part, count = read_csv_file(self.con, path, kwargs, spec.options, skip)
+            parts.append(part)
+            skipped += count
+        malformed.report_skipped(spec.uri, skipped)
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         if kwargs["header"] is None and "names" not in kwargs:
             width = len(str(len(frame.columns) - 1))
@@ -548,7 +607,7 @@ class PandasEngine:
                 frame[name] = convert_column(frame[name], _DECIDED[decided[name]], typing)
             elif infer:
                 frame[name] = infer_column(frame[name], typing)
-        return frame
+        return frame, skipped
 
     def _read_parquet(self, spec: ReadSpec) -> pd.DataFrame:
         canon = _canon("parquet", spec.options, _PARQUET_READ)
@@ -570,19 +629,22 @@ class PandasEngine:
             lines = canon.get("lines")
             if lines is None:  # DuckDB detects newline-delimited vs array; so do we
                 opener = gzip.open if str(path).endswith(".gz") else open
-                with opener(path, "rt", encoding="utf-8") as fh:
+                with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
                     head = fh.read(4096).lstrip()
                 lines = not head.startswith("[")
-            parts.append(
-                pd.read_json(
-                    path,
-                    lines=bool(lines),
-                    orient="records",
-                    dtype=False,
-                    dtype_backend="numpy_nullable",
-                    compression=compression,
+            try:
+                parts.append(
+                    pd.read_json(
+                        path,
+                        lines=bool(lines),
+                        orient="records",
+                        dtype=False,
+                        dtype_backend="numpy_nullable",
+                        compression=compression,
+                    )
                 )
-            )
+            except ValueError as exc:  # pandas' JSON parser names a byte position: odibi names the line
+                raise malformed.json_error(path, malformed.first_line(str(exc))) from None
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         for name in frame.columns:
             col = frame[name]
@@ -598,8 +660,10 @@ class PandasEngine:
             self._forget(relation)
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(relation)} AS SELECT * FROM {source}")
             self._lazy.add(relation)
+            self._bad_lines[relation] = 0
             return
-        self.put(relation, self.read(spec))
+        frame, self._bad_lines[relation] = self._read(spec)
+        self.put(relation, frame)
 
     # -- relational work -------------------------------------------------------------------------
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
@@ -635,6 +699,13 @@ class PandasEngine:
     def count(self, relation: str) -> int:
         return self._arrow_of(relation).num_rows
 
+    def fingerprint(self, relation: str) -> str:
+        from odibi.engines.duckdb import relation_fingerprint
+
+        if relation not in self._lazy:
+            self._arrow_of(relation)  # registered with the in-process DuckDB
+        return relation_fingerprint(self.con, relation)
+
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
         if relation in self._lazy and relation not in self._arrow:
             return self._query(f"SELECT * FROM {quote_ident(relation)} LIMIT {int(n)}").to_pylist()
@@ -650,7 +721,7 @@ class PandasEngine:
         ]
         _ = writer  # options are checked before anything is staged
         self._check_write_options(spec)
-        staged = stage(spec.uri, spec.mode)
+        staged = stage(spec)
         if staged.skip:
             return None
         try:
@@ -716,7 +787,7 @@ class PandasEngine:
             self.frames.clear()
             self._arrow.clear()
             self._lazy.clear()
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            release_dir(Path(self._tmp), self._tmp_lock)
 
 
 def _lazy_parquet(spec: ReadSpec) -> str | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -46,6 +47,7 @@ from odibi.engines.spark_session import (
     stop_remote_sessions,
 )
 from odibi.errors import EngineError, NodeExecutionError
+from odibi.formats import malformed
 from odibi.formats.options import OptionError, normalise, normalise_write
 from odibi.run.writes import stage
 
@@ -54,7 +56,7 @@ _CSV_READ = {
     "header": "header", "delimiter": "sep", "quote": "quote", "escape": "escape",
     "date_format": "dateFormat", "timestamp_format": "timestampFormat", "null_value": "nullValue",
     "encoding": "encoding", "comment": "comment", "compression": None, "infer_schema": None,
-    "types": None, "names": None, "skip_rows": None,
+    "types": None, "names": None, "skip_rows": None, "on_bad_lines": None,
 }  # fmt: skip
 _CSV_WRITE = {
     "header": "header", "delimiter": "sep", "quote": "quote", "escape": "escape",
@@ -88,6 +90,9 @@ _STRFTIME = {
     "%f": "SSSSSS", "%p": "a", "%b": "MMM", "%B": "MMMM", "%a": "EEE", "%A": "EEEE", "%j": "DDD",
     "%z": "XX", "%Z": "z", "%%": "%",
 }  # fmt: skip
+
+# the column Spark puts a malformed record in (PERMISSIVE mode); odibi counts, refuses or drops such rows
+_CORRUPT = "_odibi_malformed_record"
 
 # the text forms the DuckDB engine writes
 _DATE_TEXT = "yyyy-MM-dd"
@@ -222,31 +227,121 @@ class SparkEngine:
         self._views: dict[str, Any] = {}  # relation → DataFrame (what this engine registered)
         self._unnamed: dict[str, Any] = {}  # registered relations whose temp view is not created yet
         self._cached: list[Any] = []
+        self._bad_lines: dict[str, int] = {}  # read relation → malformed rows skipped (on_bad_lines: skip)
         self._ibis = None
 
     # -- reads -----------------------------------------------------------------------------------
     def read(self, spec: ReadSpec):
-        """The data at ``spec`` as a DataFrame."""
+        """The data at ``spec`` as a DataFrame (CSV and JSON: parsed once, cached, malformed rows refused
+        or dropped)."""
+        return self._read(spec)[0]
+
+    def _read(self, spec: ReadSpec) -> tuple[Any, int]:
+        """(the DataFrame, malformed rows skipped)."""
+        malformed.check_source(spec.uri, spec.format)
         if spec.format == "csv":
-            return self._read_csv(spec)
+            skip = normalise("csv", spec.options).get("on_bad_lines") == "skip"
+            return self._checked(self._read_csv(spec), spec, skip)
         if spec.format == "parquet":
             opts, own = _translate("parquet", spec.options, _PARQUET_READ)
             reader = self.spark.read.options(**opts)
             if own.get("hive_partitioning") is False:
                 reader = reader.option("basePath", spec.uri) if Path(spec.uri).is_dir() else reader
-            return reader.parquet(spec.uri)
+            return reader.parquet(spec.uri), 0
         if spec.format == "json":
             opts, own = _translate("json", spec.options, _JSON_READ)
-            if own.get("lines") is False:
-                opts["multiLine"] = "true"
-            return _json_temporal(self.spark.read.options(**opts).json(spec.uri), spec)
+            lines = own.get("lines")
+            if lines is False or (lines is None and malformed.json_array(spec.uri)):
+                opts["multiLine"] = "true"  # a JSON array, as DuckDB and pandas detect it
+            opts["columnNameOfCorruptRecord"] = _CORRUPT
+            df, skipped = self._checked(self.spark.read.options(**opts).json(spec.uri), spec, False)
+            return _json_temporal(df, spec), skipped
         raise NodeExecutionError(f"the spark engine cannot read format '{spec.format}' yet")
+
+    def _checked(self, df, spec: ReadSpec, skip: bool) -> tuple[Any, int]:
+        """``df`` (read PERMISSIVE, malformed records in :data:`_CORRUPT`) cached, with its malformed rows
+        refused, or dropped and counted.
+
+        Spark's readers keep a malformed record (CSV: too few or too many fields, or a value that does not
+        parse as its column's type; JSON: a record that does not parse) as NULLs plus its text; FAILFAST
+        would say no more than the text, and DROPMALFORMED would not say how many it dropped. Spark gives
+        no line numbers: the record's text is looked up in the file. The parse runs here, once (the cache
+        then serves every later query), so a malformed file fails the read, not a later write.
+        """
+        df = self._cache(df)
+        if _CORRUPT not in df.columns:  # JSON: Spark adds the column only when a record is malformed
+            return df, 0
+        from pyspark.sql import types as T
+
+        F = _functions(df)
+        c = F.col(quote_ident(_CORRUPT))
+        canon = normalise(spec.format, spec.options)
+        quote = str(canon.get("quote", '"')) if spec.format == "csv" else ""
+        encoding = str(canon.get("encoding", "utf-8"))
+        # Spark reads bytes that are not UTF-8 as U+FFFD, without a word: look for it (a file that holds
+        # U+FFFD itself is told apart by decoding the line in Python)
+        strings = [
+            F.col(quote_ident(f.name)) for f in df.schema.fields if isinstance(f.dataType, T.StringType)
+        ]
+        replaced = (
+            F.concat_ws("", *strings).contains("\ufffd")
+            if spec.format == "csv" and strings and malformed.is_utf8(encoding)
+            else F.lit(False)
+        )
+        odd = (
+            (F.length(c) - F.length(F.regexp_replace(c, re.escape(quote), ""))) % 2 == 1
+            if quote
+            else F.lit(False)
+        )
+        try:
+            row = df.agg(
+                F.count(c).alias("bad"),
+                F.first(c, ignorenulls=True).alias("record"),
+                F.first(F.when(odd, c), ignorenulls=True).alias("unquoted"),
+                F.max(replaced.cast("int")).alias("replaced"),
+            ).collect()[0]
+        except Exception as exc:
+            raise NodeExecutionError(f"cannot read {spec.uri}: {spark_cause(exc)}") from None
+        wrong = malformed.undecodable(spec.uri, encoding) if row["replaced"] else None
+        if wrong is not None:
+            raise malformed.error(wrong)
+        bad = int(row["bad"] or 0)
+        if bad and (not skip or row["unquoted"] is not None):
+            raise self._malformed(spec, row["record"] if not skip else row["unquoted"])
+        if bad:
+            malformed.report_skipped(spec.uri, bad)
+            df = df.where(c.isNull())
+        return df.drop(_CORRUPT), bad
+
+    def _malformed(self, spec: ReadSpec, record: str) -> NodeExecutionError:
+        encoding = str(normalise(spec.format, spec.options).get("encoding", "utf-8"))
+        if spec.format == "json":
+            return malformed.json_error(spec.uri, "Malformed JSON record", encoding)
+        found = malformed.locate_record(spec.uri, record, encoding)
+        path, line = found if found is not None else (spec.uri, None)
+        quote = str(normalise("csv", spec.options).get("quote", '"'))
+        unquoted = bool(quote) and record.count(quote) % 2 == 1
+        explanation = "Malformed CSV record" + (" (unterminated quote)" if unquoted else "")
+        # Spark reads a CSV record per line (multiLine is off: files stay splittable)
+        hint = malformed.QUOTE_HINT + "; Spark reads one CSV record per line" if unquoted else None
+        return malformed.error(
+            malformed.BadLine(path, line, explanation, record, "quote" if unquoted else "row", hint)
+        )
+
+    def bad_lines(self, relation: str) -> int:
+        """Malformed rows the read of ``relation`` skipped (``on_bad_lines: skip``); 0 otherwise."""
+        return self._bad_lines.get(relation, 0)
 
     def _read_csv(self, spec: ReadSpec):
         from pyspark.sql import types as T
 
         opts, own = _translate("csv", spec.options, _CSV_READ)
         opts = {"header": "true", "escape": '"', **opts}
+        if "encoding" in opts:
+            opts["encoding"] = _charset(opts["encoding"])
+        # malformed rows are kept as text and judged by _checked (on_bad_lines)
+        opts.update(mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT)
+        corrupt = T.StructField(_CORRUPT, T.StringType())
         if own.get("compression") not in (None, "auto", "infer"):
             opts["compression"] = str(own["compression"])
         infer = own.get("infer_schema", True) is not False
@@ -279,7 +374,7 @@ class SparkEngine:
             ]
             opts["inferSchema"] = "false"
             opts["enforceSchema"] = "true"
-            return load(T.StructType(fields))
+            return load(T.StructType([*fields, corrupt]))
         df = load()
         if infer:
             # DuckDB infers 64-bit integers: "int" is BIGINT on every engine
@@ -305,18 +400,15 @@ class SparkEngine:
                 T.StructField(f.name, _spark_type(types[f.name], self.spark)) if f.name in types else f
                 for f in fields
             ]
-        schema = T.StructType(fields)
-        if schema != df.schema:
-            # read again with the decided schema, so Spark parses each column as its final type
-            opts["inferSchema"] = "false"
-            opts["enforceSchema"] = "true"
-            df = load(schema)
-        return df
+        # read again with the decided schema (no job until the data is needed), so Spark parses each
+        # column as its final type and keeps malformed records
+        opts["inferSchema"] = "false"
+        opts["enforceSchema"] = "true"
+        return load(T.StructType([*fields, corrupt]))
 
     def register_read(self, relation: str, spec: ReadSpec) -> None:
-        df = self.read(spec)
-        if spec.format in ("csv", "json"):
-            df = self._cache(df)  # re-parsing text is the expensive part: read it once
+        # CSV and JSON come back cached (re-parsing text is the expensive part: read it once)
+        df, self._bad_lines[relation] = self._read(spec)
         self._register(relation, df)
 
     # -- relational work -------------------------------------------------------------------------
@@ -408,6 +500,18 @@ class SparkEngine:
     def count(self, relation: str) -> int:
         return int(self.dataframe(relation).count())
 
+    def fingerprint(self, relation: str) -> str:
+        """Row count and an order-independent hash of the rows (``xxhash64`` of each row, summed)."""
+        df = self.dataframe(relation)
+        F = _functions(df)
+        if not df.columns:
+            return f"spark:{df.count()}:0"
+        row = df.select(
+            F.count(F.lit(1)).alias("n"),
+            F.sum(F.xxhash64(*[F.col(quote_ident(c)) for c in df.columns]).cast("decimal(38,0)")).alias("h"),
+        ).collect()[0]
+        return f"spark:{row['n']}:{row['h'] or 0}"
+
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
         return [row.asDict(recursive=True) for row in self.dataframe(relation).limit(n).collect()]
 
@@ -415,7 +519,7 @@ class SparkEngine:
     def write(self, relation: str, spec: WriteSpec) -> int | None:
         if spec.format not in ("csv", "parquet", "json"):
             raise NodeExecutionError(f"the spark engine cannot write format '{spec.format}' yet")
-        staged = stage(spec.uri, spec.mode)
+        staged = stage(spec)
         if staged.skip:
             return None
         df = self.dataframe(relation)
@@ -486,6 +590,32 @@ class SparkEngine:
         if self._owned:
             with contextlib.suppress(Exception):
                 self.spark.stop()
+
+
+# Python's codec names → the charsets Spark's text readers accept
+_CHARSETS = {"iso8859-1": "iso-8859-1", "ascii": "us-ascii", "utf-8": "utf-8", "utf-16": "utf-16",
+             "utf-16-be": "utf-16be", "utf-16-le": "utf-16le", "utf-32": "utf-32"}  # fmt: skip
+
+
+def _charset(name: str) -> str:
+    """An encoding as users write it for pandas or DuckDB (``latin-1``), in Spark's spelling."""
+    import codecs
+
+    try:
+        return _CHARSETS.get(codecs.lookup(name).name, name)
+    except LookupError:
+        return name
+
+
+def spark_cause(exc: BaseException) -> str:
+    """The useful line of a Spark error: its deepest cause, without Java class names or stack frames."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("at ", "..."))]
+    causes = [line.split("Caused by: ", 1)[1] for line in lines if line.startswith("Caused by: ")]
+    text = causes[-1] if causes else next((line[2:] for line in lines if line.startswith(": ")), "")
+    text = text or (lines[0] if lines else type(exc).__name__)
+    text = re.sub(r"^(?:[\w$]+\.)+[\w$]+: ", "", text)
+    return re.sub(r"\s*SQLSTATE: \w+\s*$", "", text)
 
 
 def _decimals_as_doubles(df):

@@ -12,12 +12,12 @@ import atexit
 import contextlib
 import os
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 from odibi.errors import EngineError
+from odibi.run.locks import private_tempdir
 
 INSTALL_HINT = (
     'pip install "odibi[spark]" (pyspark>=3.5,<4.1) and a Java 17 runtime (JAVA_HOME or java on PATH)'
@@ -58,15 +58,40 @@ def _java_found() -> bool:
 
 
 def _quiet_log4j(tmp: str) -> str:
-    """A log4j2 configuration that prints only errors (Spark's default prints banners on stderr)."""
+    """A log4j2 configuration that prints nothing (Spark's default prints banners on stderr).
+
+    Nothing, errors included: Spark logs a failing task or query with its message and Java stack trace,
+    and such a message may quote any value of the data or the SQL, a secret too (SECURITY.md). The JVM's
+    stderr is not ours to mask, so it stays silent; odibi reports the same error through the node's
+    result (masked). The logger of PySpark's gateway (the class that starts Spark's logging as a shell)
+    is set too: when its level differs from the root's, Spark lowers the console to WARN and says so
+    ("Setting default log level to WARN").
+    """
     path = Path(tmp) / "log4j2.properties"
     path.write_text(
-        "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
+        "rootLogger.level = off\nrootLogger.appenderRef.stderr.ref = console\n"
+        "logger.repl.name = org.apache.spark.api.python.PythonGatewayServer\nlogger.repl.level = off\n"
         "appender.console.type = Console\nappender.console.name = console\n"
         "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
         "appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex\n"
     )
     return str(path)
+
+
+# PySpark (4.0+) logs every SQL error it converts, with the Java stack trace, as JSON on stderr through
+# these loggers (pyspark.errors.exceptions.base._log_exception); odibi reports the error itself
+_PYSPARK_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def _quiet_pyspark_loggers() -> None:
+    import logging
+
+    try:  # made by PySpark's own class: a plain logger would refuse the keywords PySpark logs with
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # pyspark < 4.0 logs no such records
+        return
+    for name in _PYSPARK_ERROR_LOGGERS:
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def default_conf(tmp: str) -> dict[str, str]:
@@ -107,12 +132,16 @@ def shared_session(master: str | None = None, conf: dict[str, Any] | None = None
     return _SHARED
 
 
+_TMP_LOCKS: list = []
+
+
 def build_session(master: str | None = None, conf: dict[str, Any] | None = None, app_name: str = "odibi"):
     """A new local session (about 5-10 s to start)."""
     SparkSession = _require_pyspark()
     if not _java_found():
         raise EngineError("the spark engine needs a Java runtime, and none was found", hint=INSTALL_HINT)
-    tmp = tempfile.mkdtemp(prefix="odibi-spark-")
+    tmp, lock = private_tempdir("odibi-spark-")  # held for the session's life; swept after the process
+    _TMP_LOCKS.append(lock)
     os.environ.setdefault("PYSPARK_PYTHON", _python())
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(master or "local[2]").appName(app_name or "odibi")
@@ -123,7 +152,8 @@ def build_session(master: str | None = None, conf: dict[str, Any] | None = None,
     except Exception as exc:  # JAVA_GATEWAY_EXITED and friends
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EngineError(f"could not start a Spark session: {first}", hint=INSTALL_HINT) from None
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("OFF")  # see _quiet_log4j
+    _quiet_pyspark_loggers()
     return session
 
 
@@ -188,6 +218,7 @@ def build_remote_session(url: str, app_name: str = "odibi"):
         # a Connect client cannot name the server's application; its user agent is what the server logs
         target = f"{url.rstrip('/')}{'' if '/;' in url else '/'};user_agent={app_name}"
     session = ConnectSession.builder.remote(target).create()
+    _quiet_pyspark_loggers()
     error = _unanswered(session)
     if error is not None:
         _release(session)

@@ -27,7 +27,11 @@ CSV_ALIASES: dict[str, str] = {
     "inferschema": "infer_schema", "infer_schema": "infer_schema",
     "comment": "comment",
     "compression": "compression",
+    "on_bad_lines": "on_bad_lines",
 }  # fmt: skip
+
+# what a malformed row (too few or too many fields, an unterminated quote) does to a read
+ON_BAD_LINES = ("error", "skip")
 
 PARQUET_ALIASES: dict[str, str] = {
     "compression": "compression",
@@ -102,5 +106,13 @@ def normalise(fmt: str, options: dict[str, Any]) -> dict[str, Any]:
             )
         if canonical == "header" and not isinstance(value, bool):
             value = value == 0 if isinstance(value, int) else str(value).lower() in ("true", "1", "yes")
+        if canonical == "on_bad_lines":
+            value = str(value).lower()
+            if value not in ON_BAD_LINES:
+                raise OptionError(
+                    f"{fmt} option '{key}' must be one of {', '.join(ON_BAD_LINES)}, not '{value}'"
+                    + (" (skipped rows are always counted and reported)" if value == "warn" else ""),
+                    key=str(key),
+                )
         out[canonical] = value
     return out

@@ -38,15 +38,7 @@ def peek_columns(spec: ReadSpec) -> dict[str, str | None] | None:
         quote = str(options.get("quote", '"'))
         with _open_text(path, encoding) as handle:
             sample = handle.read(_PEEK_BYTES)
-        if "delimiter" not in options:  # DuckDB sniffs the delimiter: do the same on the header
-            try:
-                delimiter = (
-                    csv.Sniffer()
-                    .sniff(sample.splitlines()[0] if sample else ",", delimiters=",;\t|")
-                    .delimiter
-                )
-            except csv.Error:
-                delimiter = ","
+        # no delimiter sniffing: every engine reads "," unless told otherwise (engines/duckdb.csv_params)
         first = next(csv.reader(io.StringIO(sample), delimiter=delimiter, quotechar=quote), None)
         return {name: None for name in first} if first else None
     if spec.format == "json":

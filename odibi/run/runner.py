@@ -2,26 +2,38 @@
 
 A node runs read → steps → validation → write, and its result is registered under its name. A node that
 fails is recorded with its error; everything downstream of it is skipped and reported, and the other
-branches go on.
+branches go on. A node is reported ``success`` only once its query ran: a node nothing consumes or writes
+is counted, and a lazy node whose consumers all failed is reported ``not_run``.
+
+Writes hold a lock beside their target's connection (one writer per target across processes), and
+appends are journalled so that running a killed run again does not append its batch twice
+(``run/journal.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from odibi.compile.node import CompiledNode
 from odibi.compile.project import render_node
+from odibi.config.models import SafetyConfig
 from odibi.config.project import Project
-from odibi.connections.resolve import read_spec, write_spec
-from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.connections.resolve import connection_root, read_spec, write_spec
+from odibi.engines.base import Capability, Engine, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
 from odibi.plan.graph import PipelinePlan
+from odibi.run import locks
 from odibi.run.checks import run_checks
+from odibi.run.journal import AppendJournal, new_run_id
 from odibi.run.steps import run_steps
+from odibi.run.writes import STAGING, before_commit
 
 Redirect = Callable[[str, str], str]  # (resolved location, "read" | "write") -> location to use
 
@@ -32,7 +44,7 @@ class NodeResult:
 
     pipeline: str
     node: str
-    status: str  # success | failed | skipped
+    status: str  # success | failed | skipped | not_run
     rows: int | None = None
     duration_s: float = 0.0
     error: str | None = None
@@ -41,6 +53,8 @@ class NodeResult:
     check_results: list[dict[str, Any]] = field(default_factory=list)  # every check: status, failing rows
     quarantined: int = 0
     columns: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what a reader should know (e.g. an append skipped)
+    lazy: bool = False  # fused into its consumers as a view: it ran inside them, never on its own
 
 
 @dataclass
@@ -52,6 +66,7 @@ class RunResult:
     nodes: list[NodeResult]
     duration_s: float
     in_process: bool = False  # the engine declares Capability.IN_PROCESS (nothing outlives its close())
+    run_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +75,7 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "project": self.project,
+            "run_id": self.run_id,
             "engine": self.engine,
             "ok": self.ok,
             "duration_s": round(self.duration_s, 4),
@@ -69,7 +85,7 @@ class RunResult:
 
 def run_plan(
     project: Project,
-    engine,
+    engine: Engine,
     selection: list[tuple[PipelinePlan, list[str]]],
     compiled: dict[tuple[str, str], CompiledNode],
     log=None,
@@ -79,45 +95,103 @@ def run_plan(
 ) -> RunResult:
     """Execute the selected nodes on ``engine``.
 
-    ``redirect`` (used by the portability check) maps every resolved read/write location elsewhere.
+    ``redirect`` (used by the portability check) maps every resolved read/write location elsewhere; such
+    scratch runs keep no append journal.
     ``consume``: ``compiled`` serves this run only, so each node's tree is rendered without a copy.
     """
     started = time.perf_counter()
+    run_id = new_run_id()
+    _sweep_staging(project)
+    journal = _open_journal(project, run_id) if redirect is None else None
+    ctx = _RunContext(project, engine, redirect, project.config.safety, journal, consume)
     results: list[NodeResult] = []
-    for pplan, names in selection:
-        consumers = pplan.consumers()
-        wanted = set(names)
-        status: dict[str, str] = {}
-        depth: dict[str, int] = {}  # views stacked under a node since the last materialized relation
-        max_depth = getattr(engine, "max_view_depth", None)
-        for name in names:
-            node = compiled[(pplan.name, name)]
-            bad = [d for d in _inputs(node) if status.get(d) in ("failed", "skipped")]
-            if bad:
-                status[name] = "skipped"
-                results.append(
-                    NodeResult(
-                        pplan.name, name, "skipped", error=f"upstream node '{bad[0]}' {status[bad[0]]}"
-                    )
-                )
-                continue
-            uses = len([c for c in consumers.get(name, []) if c in wanted])
-            depth[name] = 1 + max((depth.get(d, 0) for d in _inputs(node)), default=0)
-            deep = max_depth is not None and depth[name] > max_depth
-            if deep or uses > 1 or node.config.cache or node.config.validation:
-                depth[name] = 0
-            result = _run_node(project, engine, node, uses, redirect, deep=deep, consume=consume)
-            status[name] = result.status
-            results.append(result)
-            if log:
-                log(result)
+    try:
+        for pplan, names in selection:
+            results.extend(_run_pipeline(ctx, pplan, names, compiled, log))
+    finally:
+        if journal is not None:
+            journal.close()
     return RunResult(
         project.config.project,
         engine.name,
         results,
         time.perf_counter() - started,
         in_process=Capability.IN_PROCESS in getattr(engine, "capabilities", ()),
+        run_id=run_id,
     )
+
+
+@dataclass
+class _RunContext:
+    project: Project
+    engine: Engine
+    redirect: Redirect | None
+    safety: SafetyConfig
+    journal: AppendJournal | None
+    consume: bool
+
+
+def _run_pipeline(ctx: _RunContext, pplan: PipelinePlan, names: list[str], compiled, log) -> list[NodeResult]:
+    consumers = pplan.consumers()
+    wanted = set(names)
+    status: dict[str, str] = {}
+    depth: dict[str, int] = {}  # views stacked under a node since the last materialized relation
+    max_depth = getattr(ctx.engine, "max_view_depth", None)
+    results: dict[str, NodeResult] = {}
+    for name in names:
+        node = compiled[(pplan.name, name)]
+        bad = [d for d in _inputs(node) if status.get(d) in ("failed", "skipped")]
+        if bad:
+            status[name] = "skipped"
+            results[name] = NodeResult(
+                pplan.name, name, "skipped", error=f"upstream node '{bad[0]}' {status[bad[0]]}"
+            )
+            continue
+        uses = len([c for c in consumers.get(name, []) if c in wanted])
+        depth[name] = 1 + max((depth.get(d, 0) for d in _inputs(node)), default=0)
+        deep = max_depth is not None and depth[name] > max_depth
+        if deep or uses > 1 or node.config.cache or node.config.validation:
+            depth[name] = 0
+        result = _run_node(ctx, node, uses, deep=deep)
+        status[name] = result.status
+        results[name] = result
+        if log:
+            log(result)
+    _mark_not_run(results, consumers, wanted, names)
+    return list(results.values())
+
+
+def _mark_not_run(results: dict[str, NodeResult], consumers, wanted: set[str], names: list[str]) -> None:
+    """A lazy node runs only inside its consumers: when none of them succeeded, it did not run."""
+    for name in reversed(names):  # consumers first, so a chain of lazy nodes is judged end to start
+        result = results[name]
+        if result.status != "success" or not result.lazy:
+            continue
+        mine = [c for c in consumers.get(name, []) if c in wanted and c in results]
+        if mine and not any(results[c].status == "success" for c in mine):
+            result.status = "not_run"
+            result.error = (
+                f"not run: a lazy view computed only inside its consumers, and none of them ran "
+                f"({', '.join(f'{c} {results[c].status}' for c in mine)})"
+            )
+
+
+def _sweep_staging(project: Project) -> None:
+    """Remove the staging folders that killed runs left under this project's local connections."""
+    for conn in project.config.connections.values():
+        root = connection_root(conn, project.root)
+        if root is not None:
+            locks.sweep(Path(root) / STAGING)
+
+
+def _open_journal(project: Project, run_id: str) -> AppendJournal | None:
+    if not any(
+        n.write is not None and str(n.write.mode) == "append"
+        for p in project.config.pipelines
+        for n in p.nodes
+    ):
+        return None  # nothing to journal: no folder made
+    return AppendJournal(project.root, run_id)
 
 
 def project_plan_upstream(node: CompiledNode) -> list[str]:
@@ -129,22 +203,17 @@ def _inputs(node: CompiledNode) -> list[str]:
     return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
 
 
-def _run_node(
-    project: Project,
-    engine,
-    node: CompiledNode,
-    uses: int,
-    redirect: Redirect | None,
-    *,
-    deep: bool = False,
-    consume: bool = False,
-) -> NodeResult:
+def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = False) -> NodeResult:
+    project, engine, redirect = ctx.project, ctx.engine, ctx.redirect
     cfg = node.config
     started = time.perf_counter()
     result = NodeResult(node.pipeline, node.name, "success")
     stage = "read"
     try:
-        materialize = bool(cfg.cache or cfg.validation or uses > 1 or deep)
+        # a node nothing consumes or writes would never run: materialize it, which computes every column
+        # (a count alone may not: DuckDB prunes the columns a count does not need)
+        unused = uses == 0 and cfg.write is None
+        materialize = bool(cfg.cache or cfg.validation or uses > 1 or deep or unused)
         # a node that only reads is registered under its own name: no second relation over the read
         # (on Spark each relation costs a SQL analysis and a temp view, ~35 ms)
         plain_read = cfg.read is not None and node.query is None and not node.deferred and not materialize
@@ -153,13 +222,14 @@ def _run_node(
             engine.register_read(node.name if plain_read else node.read_relation, spec)
         stage = "transform"
         if not plain_read:
-            _define(engine, node, materialize, consume)
+            _define(engine, node, materialize, ctx.consume)
         if cfg.validation is not None:
             stage = "validation"
             qspec = None
             if cfg.validation.quarantine is not None:
                 qspec = _write_spec(project, cfg.validation.quarantine, redirect)
-            report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
+            with _target_lock(qspec, ctx.safety):
+                report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
             result.checks = report.passed
             result.check_results = [r.__dict__ for r in report.results]
             result.quarantined = report.quarantined
@@ -168,12 +238,17 @@ def _run_node(
         if cfg.write is not None:
             stage = "write"
             spec = _write_spec(project, cfg.write, redirect)
-            written = engine.write(node.name, spec)
+            with _target_lock(spec, ctx.safety):
+                written = _write(ctx, node.name, spec, result)
             result.written = spec.uri if written is not None or cfg.write.mode != "ignore" else None
+            if cfg.write.mode == "ignore" and result.written is None:
+                result.notes.append("not written: the output exists (mode: ignore)")
             # an append to a single file rewrites old + new rows: report the node's own rows
             result.rows = engine.count(node.name) if spec.mode == "append" else written
         if materialize:
             result.rows = engine.count(node.name)
+        elif cfg.write is None:
+            result.lazy = True
     except OdibiError as exc:
         result.status = "failed"
         result.error = f"{stage}: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")
@@ -183,6 +258,50 @@ def _run_node(
         result.error = f"{stage}: {first}"
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult) -> int | None:
+    """``engine.write``, with appends journalled (and skipped when a killed run already made them)."""
+    engine, journal = ctx.engine, ctx.journal
+    fingerprint = getattr(engine, "fingerprint", None)
+    if spec.mode != "append" or journal is None or fingerprint is None:
+        return engine.write(relation, spec)
+    batch = fingerprint(relation)
+    done = journal.committed_before(spec.uri, batch)
+    if done is not None:
+        journal.carry(done)
+        result.notes.append(
+            f"append skipped: run {done['run_id']} was interrupted after appending this batch ({done['at']})"
+        )
+        return None
+    token = before_commit.set(lambda staged: journal.record(staged, batch))
+    try:
+        return engine.write(relation, spec)
+    finally:
+        before_commit.reset(token)
+
+
+@contextlib.contextmanager
+def _target_lock(spec: WriteSpec | None, safety: SafetyConfig) -> Iterator[None]:
+    """Hold the lock of ``spec``'s target: one writer per target across processes."""
+    if spec is None:
+        yield
+        return
+    root = Path(spec.root) if spec.root else Path(spec.uri).parent
+    key = hashlib.sha256(spec.uri.encode()).hexdigest()[:24]
+    timeout = 0.0 if safety.write_lock == "fail" else safety.write_lock_timeout
+    try:
+        held = locks.acquire(root / ".odibi" / "locks" / f"{key}.lock", timeout=timeout)
+    except locks.LockBusy:
+        waited = "" if timeout == 0 else f" (waited {timeout:g} s)"
+        raise NodeExecutionError(
+            f"another run is writing {spec.uri}{waited}",
+            hint="run again when it is done; safety: {write_lock: wait, write_lock_timeout: N} waits longer",
+        ) from None
+    try:
+        yield
+    finally:
+        held.release(unlink=True)  # acquire() re-checks the inode, so unlinking is safe
 
 
 def _define(engine, node: CompiledNode, materialize: bool, consume: bool) -> None:

@@ -157,6 +157,7 @@ def test_write_modes(make_project, engine, tmp_path, fmt):
     assert sorted(values()) == [2, 3]
     leftovers = [p.name for p in (tmp_path / "d").iterdir() if "odibi-staging" in p.name]
     assert leftovers == []
+    assert [p for p in (tmp_path / "d/.odibi").rglob("*") if p.is_file()] == []
 
 
 def test_failed_overwrite_leaves_previous_output_intact(make_project, engine, tmp_path):
@@ -170,4 +171,6 @@ def test_failed_overwrite_leaves_previous_output_intact(make_project, engine, tm
     result = run_project(broken, engine=engine)
     assert not result.ok
     assert (tmp_path / "d/out.parquet").read_bytes() == before
-    assert [p.name for p in (tmp_path / "d").iterdir()] == ["out.parquet"]
+    # nothing beside the output; odibi's own folder (.odibi: staging, locks) holds nothing either
+    assert [p.name for p in (tmp_path / "d").iterdir() if p.name != ".odibi"] == ["out.parquet"]
+    assert [p for p in (tmp_path / "d/.odibi").rglob("*") if p.is_file()] == []

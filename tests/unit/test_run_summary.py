@@ -30,10 +30,13 @@ def test_a_large_run_lists_its_notable_nodes(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     out = result.output
     assert f"{name(59)} │ failed" in out
+    # the lazy views that fed only the failed node never ran: they are listed as not_run
+    not_run = [n for n in range(60) if f"{name(n)} │ not_run" in out]
+    assert not_run == [56, 57, 58]
     listed = [n for n in range(60) if f"│ {name(n)} │" in out]
-    assert 1 < len(listed) <= 1 + 10  # the failure and at most the 10 slowest
+    assert 1 + 3 < len(listed) <= 1 + 3 + 10  # the failure, the not-run views, at most the 10 slowest
     assert f"{60 - len(listed)} more nodes succeeded; odibi run --all-nodes lists every node" in out
-    assert out.splitlines()[-1].startswith("failed: 59 succeeded, 1 failed, 0 skipped")
+    assert out.splitlines()[-1].startswith("failed: 56 succeeded, 1 failed, 0 skipped, 3 not run")
 
 
 def test_all_nodes_lists_every_node(tmp_path, monkeypatch):

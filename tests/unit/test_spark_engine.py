@@ -100,7 +100,9 @@ def test_csv_reads_and_writes_like_duckdb(eng, tmp_path):
         pd.read_parquet(tmp_path / "duckdb.parquet"),
         check_dtype=False,
     )
-    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    # nothing staged is left: no hidden file beside the outputs, an empty staging folder under .odibi/
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".odibi"]
+    assert not list((tmp_path / ".odibi" / "staging").iterdir())
 
 
 def test_csv_types_names_and_skip_rows(eng, tmp_path):
