@@ -2,14 +2,18 @@
 
 The runner talks to engines only through this protocol. A node's relational work arrives as SQL text in
 the engine's dialect (transpiled by sqlglot from the config's dialect); reads and writes arrive as
-resolved :class:`ReadSpec` / :class:`WriteSpec` values (absolute locations, a format, options).
+resolved :class:`ReadSpec` / :class:`WriteSpec` values (absolute locations, a format, options), defined in
+:mod:`odibi.formats.specs` and re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
+
+from odibi.formats.specs import ReadSpec, WriteSpec
+
+__all__ = ["Capability", "Engine", "ReadSpec", "WriteSpec"]
 
 
 class Capability(str, Enum):
@@ -21,50 +25,30 @@ class Capability(str, Enum):
     PYTHON_PANDAS_UDF = "python_pandas_udf"
     # the data is in this process: pandas function steps get it without collecting it from a cluster
     LOCAL_PANDAS = "local_pandas"
+    # reads and writes a remote store's URIs itself (given the connection's Spark/Hadoop settings);
+    # engines without it read local copies and write local staging files that the connection publishes
+    REMOTE_STORAGE = "remote_storage"
     # nothing of the engine outlives close() (no JVM, server session or scratch folder), so the CLI may
     # end the process at once instead of tearing the interpreter down
     IN_PROCESS = "in_process"
 
 
-@dataclass(frozen=True)
-class ReadSpec:
-    """A resolved read: where (an absolute path or URI), in which format, with which options.
-
-    ``schema`` (column → logical type) is decided once, before any engine reads, for formats whose types
-    engines would otherwise infer differently (CSV); every engine must read the columns as these types.
-    One value goes beyond the logical types: ``timestamp_tz``, a timestamp whose text carries an offset,
-    which engines convert to UTC (it is reported as ``timestamp``).
-    """
-
-    uri: str
-    format: str
-    options: dict[str, Any] = field(default_factory=dict)
-    schema: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class WriteSpec:
-    """A resolved write.
-
-    ``root`` is the folder of the connection that owns the target (local connections): staging files,
-    write locks and the append journal live under its ``.odibi/`` folder, on the target's filesystem
-    (so the commit is one rename) and out of the target folder's globs.
-    """
-
-    uri: str
-    format: str
-    mode: str
-    options: dict[str, Any] = field(default_factory=dict)
-    root: str | None = None
-
-
 @runtime_checkable
 class Engine(Protocol):
-    """What every engine implements."""
+    """What every engine implements.
+
+    An engine is one module holding a class with these attributes and methods, plus one line in
+    :data:`odibi.engines.registry.BUILTIN` (or an ``odibi.engines`` entry point for a plugin).
+    """
 
     name: str
-    dialect: str
+    dialect: str  # sqlglot's name of the SQL dialect ``define`` receives (and what the registry reports)
     capabilities: frozenset[Capability]
+    # How many lazy views may stack up before the runner materializes a node: a node that would sit on
+    # more views than this (counted since the last materialized relation) is defined with
+    # ``materialize=True``. None: no limit (an engine that materializes every relation anyway, or whose
+    # planner copes with any depth).
+    max_view_depth: int | None
 
     def register_read(self, relation: str, spec: ReadSpec) -> None:
         """Make the data at ``spec`` available under ``relation``."""
@@ -74,6 +58,20 @@ class Engine(Protocol):
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
         """Register ``source`` under a second name."""
+
+    def to_pandas(self, relation: str) -> Any:
+        """``relation`` as a pandas DataFrame the caller may change freely, typed as the pandas engine
+        types its frames (:func:`odibi.engines.arrow_frames.to_pandas`).
+
+        The runner calls it for a function step (``@transform`` on pandas DataFrames): once for the
+        step's input, or once per relation a context-style function asks for. An engine without
+        ``Capability.LOCAL_PANDAS`` is only asked when the step opts in (``pandas_on_spark``), as the data
+        is collected to this process.
+        """
+
+    def from_pandas(self, relation: str, frame: Any) -> None:
+        """Register a pandas DataFrame under ``relation`` (the result of a function step, which the
+        runner hands over right after the function returns); anything else is a NodeExecutionError."""
 
     def columns(self, relation: str) -> dict[str, str]:
         """Column name → logical type (int, float, decimal, string, bool, date, timestamp, other)."""

@@ -30,16 +30,18 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from odibi.connections.staging import stage
+from odibi.engines.arrow_frames import to_arrow, to_pandas
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
-from odibi.engines.duckdb import narrow_hugeint as _narrow_hugeint
-from odibi.engines.duckdb import read_back_options as _read_back_options
+from odibi.engines.duckdb_sql import narrow_hugeint as _narrow_hugeint
+from odibi.engines.duckdb_sql import quote_ident, relation_fingerprint
 from odibi.errors import NodeExecutionError
 from odibi.formats import malformed
+from odibi.formats.duckdb_read import csv_rejects
 from odibi.formats.options import OptionError, normalise
+from odibi.formats.specs import read_back_options as _read_back_options
 from odibi.run.locks import private_tempdir, release_dir
-from odibi.run.writes import stage
 
 # canonical option → pandas parameter (options handled specially map to None)
 _CSV_READ = {
@@ -85,10 +87,6 @@ _TYPE_NAMES = {
 
 # logical types from ReadSpec.schema that map to exactly one pandas conversion
 _DECIDED = {"int": "int64", "float": "float64", "string": "string", "bool": "bool", "date": "date"}
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _canon(fmt: str, options: dict[str, Any], table: dict[str, str | None]) -> dict[str, Any]:
@@ -278,48 +276,6 @@ def convert_column(col: pd.Series, type_name: Any, typing: dict[str, Any]) -> pd
         raise NodeExecutionError(f"csv option 'types': cannot convert to {type_name}: {exc}") from None
 
 
-def _arrow_type_mapper(typ: pa.DataType) -> Any:
-    if pa.types.is_integer(typ):
-        return {
-            pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
-            pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
-            pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
-        }[typ]  # fmt: skip
-    if pa.types.is_boolean(typ):
-        return pd.BooleanDtype()
-    if pa.types.is_decimal(typ):
-        return pd.ArrowDtype(typ)
-    return None
-
-
-def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow → the engine's DataFrame: nullable ints/bools only where NULLs occur, dates as objects."""
-    frame = table.to_pandas(types_mapper=_arrow_type_mapper)
-    for field in table.schema:
-        if pa.types.is_floating(field.type):
-            column = table.column(field.name)
-            has_nan = pc.any(pc.is_nan(column)).as_py() if len(column) else False
-            if column.null_count and has_nan:
-                # NULL and NaN are different values; numpy float64 would merge them (and pandas' own
-                # Float64 turns NaN into NA), so this column stays Arrow-backed
-                frame[field.name] = pd.Series(column.to_pandas(types_mapper=pd.ArrowDtype), index=frame.index)
-    for name in frame.columns:
-        dtype = frame[name].dtype
-        if (
-            isinstance(dtype, pd.BooleanDtype | pd.core.arrays.integer.IntegerDtype)
-            and not frame[name].hasnans
-        ):
-            frame[name] = frame[name].astype(dtype.numpy_dtype)
-    return frame
-
-
-def to_arrow(frame: pd.DataFrame) -> pa.Table:
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise NodeExecutionError(f"cannot hand this DataFrame to SQL: {exc}") from None
-
-
 def logical_type(typ: pa.DataType) -> str:
     """Arrow type (what DuckDB sees) → odibi logical type."""
     if pa.types.is_integer(typ) or pa.types.is_null(typ):  # DuckDB types a bare NULL as INTEGER
@@ -450,8 +406,6 @@ def read_csv_file(con: Any, path: str, kwargs: dict[str, Any], options: dict[str
     which pandas then skips (``skiprows`` counts lines as DuckDB does: records, blank lines included).
     pandas' own ``on_bad_lines`` catches what that scan could not see.
     """
-    from odibi.engines.duckdb import csv_rejects
-
     scan = csv_rejects(con, path, options, malformed.header_width(path, options))
     found, skipped = scan if scan is not None else ([], 0)
     fatal = next((bad for bad in found if bad.kind in ("quote", "encoding")), None)
@@ -497,6 +451,8 @@ class PandasEngine:
             Capability.PYTHON_PANDAS_UDF,
         }
     )
+    # every relation is an Arrow table (or one parquet scan): no stack of views for DuckDB to plan
+    max_view_depth = None
 
     def __init__(self, **config: Any) -> None:
         self._tmp, self._tmp_lock = private_tempdir("odibi-pandas-")  # swept by the next run if killed
@@ -700,8 +656,6 @@ class PandasEngine:
         return self._arrow_of(relation).num_rows
 
     def fingerprint(self, relation: str) -> str:
-        from odibi.engines.duckdb import relation_fingerprint
-
         if relation not in self._lazy:
             self._arrow_of(relation)  # registered with the in-process DuckDB
         return relation_fingerprint(self.con, relation)
@@ -726,7 +680,7 @@ class PandasEngine:
             return None
         try:
             if staged.appends_to_file:
-                existing = self.read(ReadSpec(str(staged.target), spec.format, _read_back_options(spec)))
+                existing = self.read(ReadSpec(staged.previous, spec.format, _read_back_options(spec)))
                 frame = self._union_by_name(existing, frame)
             writer(frame, str(staged.staging), spec.options)
             staged.commit()

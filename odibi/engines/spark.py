@@ -18,7 +18,7 @@ need remote paths for a remote cluster (a later issue).
 
 Spark writes directories of part files; odibi writes what the user named: a single file at the path
 (coalesced to one partition, written to a scratch folder beside the target, the part file moved into the
-staging entry of :func:`odibi.run.writes.stage`, then committed by rename), and a directory only when the
+staging entry of :func:`odibi.connections.staging.stage`, then committed by rename), and a directory only when the
 target already is one. Readers and writers are tuned to give the values the DuckDB engine gives: RFC 4180
 quote escaping, 64-bit integers from CSV inference, ``yyyy-MM-dd HH:mm:ss`` timestamps in text output,
 nulls kept in JSON. Spark docs: https://spark.apache.org/docs/latest/sql-data-sources-csv.html
@@ -34,6 +34,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from odibi.connections.staging import stage
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.spark_session import (
     _alive,
@@ -49,7 +50,6 @@ from odibi.engines.spark_session import (
 from odibi.errors import EngineError, NodeExecutionError
 from odibi.formats import malformed
 from odibi.formats.options import OptionError, normalise, normalise_write
-from odibi.run.writes import stage
 
 # canonical option → Spark DataFrameReader/Writer option (None: handled by the engine itself)
 _CSV_READ = {
@@ -179,7 +179,14 @@ class SparkEngine:
 
     name = "spark"
     dialect = "spark"
-    capabilities = frozenset({Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.PYTHON_PANDAS_UDF})
+    capabilities = frozenset(
+        {
+            Capability.ATOMIC_OVERWRITE,
+            Capability.APPEND,
+            Capability.PYTHON_PANDAS_UDF,
+            Capability.REMOTE_STORAGE,
+        }
+    )
     # a node stacked deeper than this on unmaterialized views is materialized, its lineage cut (the
     # runner decides; see _checkpoint): Spark re-analyses a view's whole plan in each consumer
     max_view_depth = 4
@@ -455,7 +462,7 @@ class SparkEngine:
         pandas engine types its frames."""
         df = self.dataframe(relation)
         if hasattr(df, "toArrow"):  # pyspark >= 4.0
-            from odibi.engines.pandas import to_pandas
+            from odibi.engines.arrow_frames import to_pandas
 
             return to_pandas(df.toArrow())
         return df.toPandas()
@@ -466,7 +473,7 @@ class SparkEngine:
 
         if not isinstance(frame, pd.DataFrame):
             raise NodeExecutionError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-        from odibi.engines.pandas import to_arrow
+        from odibi.engines.arrow_frames import to_arrow
 
         # through Arrow, like the other engines: NaN in a text column is NULL (not the string 'NaN'),
         # and column types come from the frame's dtypes rather than from sampled values
@@ -515,6 +522,15 @@ class SparkEngine:
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
         return [row.asDict(recursive=True) for row in self.dataframe(relation).limit(n).collect()]
 
+    # -- connections -----------------------------------------------------------------------------
+    def use_connection(self, connection) -> None:
+        """Give the session a remote connection's settings (``fs.azure.account.*``, ``fs.s3a.bucket.*``,
+        ``fs.gs.*``): session settings reach the Hadoop configuration of every DataFrame read and write,
+        on a local session, on Databricks and over Spark Connect alike. Several accounts and buckets live
+        side by side because every key names its account or bucket."""
+        for key, value in connection.spark_conf().items():
+            self.spark.conf.set(key, value)
+
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
         if spec.format not in ("csv", "parquet", "json"):
@@ -524,7 +540,7 @@ class SparkEngine:
             return None
         df = self.dataframe(relation)
         if staged.appends_to_file:
-            back = ReadSpec(str(staged.target), spec.format, _read_back_options(spec))
+            back = ReadSpec(staged.previous, spec.format, _read_back_options(spec))
             if spec.format == "csv":  # read the old rows with the types odibi decides for CSV
                 from odibi.formats.csv_infer import with_inferred_schema
 
@@ -649,7 +665,7 @@ def _json_temporal(df, spec: ReadSpec):
     if not strings or not Path(spec.uri).is_file():
         return df
     try:
-        from odibi.engines.duckdb import sniff_schema
+        from odibi.formats.csv_infer import sniff_schema
 
         decided = sniff_schema(ReadSpec(spec.uri, "json", {}))
     except Exception:  # DuckDB cannot read it the same way: keep Spark's reading

@@ -9,7 +9,7 @@ where the row ends, and skipping it would drop the rest of the file.
 
 DuckDB reports exact line numbers; pandas says nothing about short rows and Spark never gives a line. So
 DuckDB is odibi's line oracle: the pandas engine scans each CSV file with DuckDB's strict reader
-(:func:`odibi.engines.duckdb.csv_rejects`), and the Spark engine looks up the record Spark rejected.
+(:func:`odibi.formats.duckdb_read.csv_rejects`), and the Spark engine looks up the record Spark rejected.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import io
 import json
 from pathlib import Path
 
-from odibi.engines.base import ReadSpec
 from odibi.formats.options import normalise
+from odibi.formats.specs import ReadSpec
 
 _PEEK_BYTES = 1 << 16
 
@@ -38,7 +38,7 @@ def peek_columns(spec: ReadSpec) -> dict[str, str | None] | None:
         quote = str(options.get("quote", '"'))
         with _open_text(path, encoding) as handle:
             sample = handle.read(_PEEK_BYTES)
-        # no delimiter sniffing: every engine reads "," unless told otherwise (engines/duckdb.csv_params)
+        # no delimiter sniffing: every engine reads "," unless told otherwise (duckdb_read.csv_params)
         first = next(csv.reader(io.StringIO(sample), delimiter=delimiter, quotechar=quote), None)
         return {name: None for name in first} if first else None
     if spec.format == "json":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
@@ -20,6 +20,9 @@ from sqlglot import exp
 from odibi.config.models import ValidationConfig
 from odibi.config.semantics import LOGICAL_TYPES
 from odibi.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from odibi.engines.base import Engine, WriteSpec
 
 _NUMERIC = {"int", "float", "decimal"}
 REASON = "_odibi_reason"
@@ -108,7 +111,9 @@ def _flag(i: int) -> exp.Column:
     return col(f"__odibi_check_{i}")
 
 
-def run_checks(engine, relation: str, checks: ValidationConfig, *, quarantine_spec=None) -> CheckReport:
+def run_checks(
+    engine: Engine, relation: str, checks: ValidationConfig, *, quarantine_spec: WriteSpec | None = None
+) -> CheckReport:
     """Run every check on ``relation``; may redefine it without quarantined rows.
 
     Raises :class:`ValidationFailed` (listing every failure) when a check fails under ``on_fail: fail``,
@@ -194,7 +199,9 @@ def run_checks(engine, relation: str, checks: ValidationConfig, *, quarantine_sp
     return report
 
 
-def _quarantine(engine, relation: str, flagged: str, predicates, spec) -> int:
+def _quarantine(
+    engine: Engine, relation: str, flagged: str, predicates: list[tuple[str, exp.Expression]], spec: WriteSpec
+) -> int:
     """Write failing rows (with their reasons) to the quarantine target; keep the rest as ``relation``."""
     dialect = engine.dialect
     columns = [c for c in engine.columns(relation)]

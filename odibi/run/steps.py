@@ -17,7 +17,7 @@ from odibi.compile import ops
 from odibi.compile.fidelity import preserve_meaning
 from odibi.compile.node import CompiledNode, StepPlan, bind_input
 from odibi.compile.sql import render
-from odibi.engines.base import Capability
+from odibi.engines.base import Capability, Engine
 from odibi.errors import NodeExecutionError
 from odibi.transforms import TransformContext
 
@@ -26,7 +26,7 @@ log = logging.getLogger("odibi.run")
 MAX_PIVOT_VALUES = 10_000
 
 
-def run_steps(engine, node: CompiledNode, visible: list[str], *, materialize: bool) -> None:
+def run_steps(engine: Engine, node: CompiledNode, visible: list[str], *, materialize: bool) -> None:
     """Define ``node.name`` on ``engine`` by running its steps one after the other."""
     previous = node.input_name
     count = len(node.plan_steps)
@@ -48,7 +48,7 @@ def run_steps(engine, node: CompiledNode, visible: list[str], *, materialize: bo
         previous = relation
 
 
-def _step_query(engine, node: CompiledNode, step: StepPlan, previous: str | None) -> exp.Query:
+def _step_query(engine: Engine, node: CompiledNode, step: StepPlan, previous: str | None) -> exp.Query:
     if step.kind == "sql":
         query = step.written()
         assert query is not None
@@ -69,7 +69,7 @@ def _step_query(engine, node: CompiledNode, step: StepPlan, previous: str | None
     return ops.build(step.operation, ctx)
 
 
-def _distinct(engine, relation: str | None, column: str) -> list:
+def _distinct(engine: Engine, relation: str | None, column: str) -> list:
     """The sorted non-NULL values of a column (pivot columns), read from the data."""
     if relation is None:
         return []
@@ -90,7 +90,9 @@ def _distinct(engine, relation: str | None, column: str) -> list:
     return [next(iter(r.values())) for r in rows]
 
 
-def _run_python(engine, step: StepPlan, previous: str | None, relation: str, visible: list[str]) -> None:
+def _run_python(
+    engine: Engine, step: StepPlan, previous: str | None, relation: str, visible: list[str]
+) -> None:
     assert step.transform is not None
     name = step.transform.name
     local = Capability.LOCAL_PANDAS in engine.capabilities
