@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Azurite, moto and the GCS emulator, started on free ports by the tests that use them
+pytest_plugins = ["tests.emulator_fixtures"]
+
 
 @pytest.fixture
 def make_project(tmp_path: Path):

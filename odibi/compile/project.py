@@ -57,13 +57,15 @@ class ColumnOracle:
             from odibi.connections.resolve import read_spec
 
             spec = read_spec(self.project, node.read)
+            if spec.connection is not None and spec.connection.remote:
+                return None  # compiling reads no remote store: the node is built at run time
             if not any(ch in spec.uri for ch in "*?[") and not Path(spec.uri).exists():
                 return None
             if not self.types:  # names are enough: read the header, load no engine
                 from odibi.formats.peek import peek_columns
 
                 return peek_columns(spec)
-            from odibi.engines.duckdb import sniff_schema
+            from odibi.formats.csv_infer import sniff_schema
 
             return dict(sniff_schema(spec))
         except Exception:  # unreadable now: the node is built at run time instead

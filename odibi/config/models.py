@@ -14,15 +14,31 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    SecretStr,
+    PlainValidator,
     Tag,
+    ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from odibi.config.base import OdibiModel, suggest  # noqa: F401 (suggest is re-exported)
 from odibi.config.operations import STEP_MODELS
+from odibi.connections.azure_adls import AzureAdlsConnection
+from odibi.connections.azure_sql import AzureSqlConnection
+from odibi.connections.base import ConnectionConfig
+from odibi.connections.gcs import GcsConnection
+from odibi.connections.local import LocalConnection
+from odibi.connections.local_dbfs import LocalDbfsConnection
+from odibi.connections.registry import BUILTIN as _BUILTIN_CONNECTIONS
+from odibi.connections.registry import builtin_configs, plugin_config, plugin_types
+from odibi.connections.s3 import S3Connection
+from odibi.connections.sql import SqlConnection
+from odibi.engines.options import DuckDBOptions, PandasOptions, SparkOptions  # noqa: F401 (re-exported)
+from odibi.engines.registry import BUILTIN as _ENGINES
+from odibi.engines.registry import dialect_of as _dialect_of
 
 # sqlglot's dialect names (a unit test keeps this list equal to sqlglot.Dialects).
 SQL_DIALECTS = (
@@ -33,10 +49,11 @@ SQL_DIALECTS = (
 )  # fmt: skip
 
 
-class EngineName(str, Enum):
-    duckdb = "duckdb"
-    pandas = "pandas"
-    spark = "spark"
+# The built-in engines, as the engine registry lists them (odibi/engines/registry.py): `engine:` is an enum
+# of their names (editors complete it from the JSON Schema); a plugin engine is chosen with `--engine`.
+EngineName = Enum(  # type: ignore[misc]
+    "EngineName", {name: name for name in _ENGINES}, type=str, module=__name__
+)
 
 
 class FileFormat(str, Enum):
@@ -60,98 +77,68 @@ class WriteMode(str, Enum):
 # --------------------------------------------------------------------------- connections
 
 
-class LocalConnection(OdibiModel):
-    """Files on the local disk (or a mounted volume), relative to ``base_path``."""
+# Each type's model lives in its module under odibi/connections/ with its implementation; the registry
+# lists them (connections/registry.py). A type that is not built in is looked up among the plugins
+# (the ``odibi.connections`` entry points) only when a config names it.
 
-    type: Literal["local"] = Field(description="Local filesystem.")
-    base_path: str = Field(".", description="Folder that relative paths are resolved against.")
-
-
-class LocalDbfsConnection(OdibiModel):
-    """A local folder standing in for Databricks DBFS (``dbfs:/`` paths map under ``root``)."""
-
-    type: Literal["local_dbfs"] = Field(description="Mock DBFS on the local disk, for testing.")
-    root: str = Field(".dbfs", description="Local folder that plays the role of dbfs:/.")
+__all__ = [
+    "AzureAdlsConnection", "AzureSqlConnection", "GcsConnection", "LocalConnection", "LocalDbfsConnection",
+    "S3Connection", "SqlConnection",
+]  # fmt: skip
 
 
-class AzureAdlsConnection(OdibiModel):
-    """Azure Data Lake Storage Gen2 (abfss://); several accounts may be used at once."""
-
-    type: Literal["azure_adls"] = Field(description="Azure Data Lake Storage Gen2.")
-    account: str = Field(description="Storage account name.", examples=["mystorageacct"])
-    container: str = Field(description="Container (file system) name.")
-    path_prefix: str = Field("", description="Prefix prepended to every path of this connection.")
-    auth_mode: Literal["key_vault", "direct_key", "managed_identity", "sas", "service_principal"] = Field(
-        "key_vault", description="How odibi authenticates: key_vault (default), direct_key, ..."
-    )
-    key_vault_name: str | None = Field(None, description="Key Vault holding the account key (key_vault).")
-    secret_name: str | None = Field(None, description="Name of the Key Vault secret (key_vault).")
-    account_key: SecretStr | None = Field(None, description="Account key (direct_key); use ${ENV_VAR}.")
-    sas_token: SecretStr | None = Field(None, description="SAS token (sas); use ${ENV_VAR}.")
-    tenant_id: str | None = Field(None, description="Tenant (service_principal).")
-    client_id: str | None = Field(None, description="Client id (service_principal).")
-    client_secret: SecretStr | None = Field(None, description="Client secret (service_principal).")
+def _connection_tag(value: Any) -> str:
+    if isinstance(value, ConnectionConfig):
+        return value.type if value.type in _BUILTIN_CONNECTIONS else "__plugin__"
+    if not isinstance(value, dict):
+        return "__plugin__"  # not a mapping: said so by _plugin_connection
+    kind = value.get("type")
+    if kind is None:
+        return "__missing__"
+    return kind if isinstance(kind, str) and kind in _BUILTIN_CONNECTIONS else "__plugin__"
 
 
-class AzureSqlConnection(OdibiModel):
-    """Azure SQL Database / SQL Server."""
-
-    type: Literal["azure_sql"] = Field(description="Azure SQL Database or SQL Server.")
-    server: str = Field(description="Server host, e.g. x.database.windows.net.")
-    database: str = Field(description="Database name.")
-    port: int = Field(1433, description="TCP port.")
-    driver: str = Field("ODBC Driver 18 for SQL Server", description="ODBC driver name.")
-    auth_mode: Literal["sql", "aad_msi", "aad_password", "aad_service_principal", "key_vault"] = Field(
-        "sql", description="Authentication mode."
-    )
-    username: str | None = Field(None, description="User name (sql, aad_password).")
-    password: SecretStr | None = Field(None, description="Password; use ${ENV_VAR}.")
-    key_vault_name: str | None = Field(None, description="Key Vault holding the password (key_vault).")
-    secret_name: str | None = Field(None, description="Name of the Key Vault secret (key_vault).")
+_connection_tag.odibi_discriminator = "type"  # type: ignore[attr-defined]  # for the JSON Schema
 
 
-class SqlConnection(OdibiModel):
-    """Any SQL database reachable through a SQLAlchemy URL (PostgreSQL, MySQL, ...)."""
-
-    type: Literal["sql"] = Field(description="A SQL database through SQLAlchemy.")
-    url: SecretStr = Field(description="SQLAlchemy URL; put the password in ${ENV_VAR}.")
-    schema_name: str | None = Field(None, alias="schema", description="Default schema.")
-
-
-class S3Connection(OdibiModel):
-    """Amazon S3 (or an S3-compatible store)."""
-
-    type: Literal["s3"] = Field(description="Amazon S3.")
-    bucket: str = Field(description="Bucket name.")
-    path_prefix: str = Field("", description="Prefix prepended to every path.")
-    region: str | None = Field(None, description="AWS region.")
-    endpoint_url: str | None = Field(None, description="Custom endpoint (S3-compatible stores).")
-    access_key_id: SecretStr | None = Field(None, description="Access key id; use ${ENV_VAR}.")
-    secret_access_key: SecretStr | None = Field(None, description="Secret key; use ${ENV_VAR}.")
-
-
-class GcsConnection(OdibiModel):
-    """Google Cloud Storage."""
-
-    type: Literal["gcs"] = Field(description="Google Cloud Storage.")
-    bucket: str = Field(description="Bucket name.")
-    path_prefix: str = Field("", description="Prefix prepended to every path.")
-    project: str | None = Field(None, description="GCP project.")
-    token: SecretStr | None = Field(None, description="Credentials token or file; use ${ENV_VAR}.")
+def _plugin_connection(value: Any) -> ConnectionConfig:
+    """A connection of a type that is not built in: validated by its plugin's model."""
+    if isinstance(value, ConnectionConfig):
+        return value
+    if not isinstance(value, dict):
+        raise PydanticCustomError("model_type", "Input should be a valid dictionary")
+    kind = str(value.get("type"))
+    model = plugin_config(kind) if isinstance(value.get("type"), str) else None
+    if model is None:
+        expected = ", ".join(f"'{t}'" for t in [*_BUILTIN_CONNECTIONS, *plugin_types()])
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "Input tag '{tag}' found using {discriminator} does not match any of the expected tags: "
+            "{expected_tags}",
+            {"tag": kind, "discriminator": "'type'", "expected_tags": expected},
+        )
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PydanticCustomError(
+            "plugin_connection",
+            "{type} connection: {msg}",
+            {"type": kind, "msg": f"{where}: {first['msg']}" if where else first["msg"]},
+        ) from None
 
 
-Connection = Annotated[
-    LocalConnection
-    | LocalDbfsConnection
-    | AzureAdlsConnection
-    | AzureSqlConnection
-    | SqlConnection
-    | S3Connection
-    | GcsConnection,
-    Field(discriminator="type"),
-]
+def _missing_type(value: Any) -> Any:
+    raise PydanticCustomError("union_tag_not_found", "Unable to extract tag using discriminator 'type'")
 
-CONNECTION_TYPES = ("local", "local_dbfs", "azure_adls", "azure_sql", "sql", "s3", "gcs")
+
+_CONNECTION_MEMBERS = (
+    *(Annotated[m, Tag(m.model_fields["type"].annotation.__args__[0])] for m in builtin_configs()),
+    Annotated[SkipJsonSchema[Any], PlainValidator(_plugin_connection), Tag("__plugin__")],
+    Annotated[SkipJsonSchema[Any], PlainValidator(_missing_type), Tag("__missing__")],
+)
+Connection = Annotated[Union[_CONNECTION_MEMBERS], Discriminator(_connection_tag)]  # noqa: UP007
 
 # --------------------------------------------------------------------------- nodes
 
@@ -479,45 +466,18 @@ class SafetyConfig(OdibiModel):
     )
 
 
-class DuckDBOptions(OdibiModel):
-    """Settings of the DuckDB engine."""
-
-    threads: int | None = Field(None, ge=1, description="Worker threads (default: all cores).")
-    memory_limit: str | None = Field(None, description="Memory cap, e.g. '4GB'.", examples=["4GB"])
-    config: dict[str, Any] = Field(
-        default_factory=dict, description="Other DuckDB settings (SET name = value)."
-    )
-
-
-class PandasOptions(OdibiModel):
-    """Settings of the pandas engine."""
-
-    threads: int | None = Field(None, ge=1, description="Threads of the in-process DuckDB that runs SQL.")
-
-
-class SparkOptions(OdibiModel):
-    """Settings of the Spark engine.
-
-    With ``remote`` odibi connects to that Spark Connect server. Otherwise an active session (Databricks,
-    a notebook) is reused as it is, and ``master`` / ``conf`` only shape a local session odibi builds.
-    """
-
-    master: str | None = Field(
-        None, description="Spark master URL (default local[*]).", examples=["local[2]"]
-    )
-    remote: str | None = Field(
-        None, description="Spark Connect URL of a remote cluster.", examples=["sc://host:15002"]
-    )
-    app_name: str = Field("odibi", description="Spark application name.")
-    conf: dict[str, str] = Field(default_factory=dict, description="Spark configuration (spark.* keys).")
-
-
-class EngineOptions(OdibiModel):
-    """Per-engine settings, so a project moves from a laptop to a cluster by configuration alone."""
-
-    duckdb: DuckDBOptions | None = Field(None, description="DuckDB engine settings.")
-    pandas: PandasOptions | None = Field(None, description="pandas engine settings.")
-    spark: SparkOptions | None = Field(None, description="Spark engine settings.")
+# Each engine's settings model lives in odibi/engines/options.py (pydantic only), named by its registry entry.
+EngineOptions = create_model(  # type: ignore[call-overload]
+    "EngineOptions",
+    __base__=OdibiModel,
+    __doc__="Per-engine settings, so a project moves from a laptop to a cluster by configuration alone.",
+    __module__=__name__,
+    **{
+        name: (spec.options_model() | None, Field(None, description=f"{spec.label} engine settings."))
+        for name, spec in _ENGINES.items()
+        if spec.options
+    },
+)
 
 
 class ProjectConfig(OdibiModel):
@@ -529,11 +489,11 @@ class ProjectConfig(OdibiModel):
     description: str | None = Field(None, description="What the project does.")
     version: str | None = Field(None, description="Project version.")
     owner: str | None = Field(None, description="Owner (team or person).")
-    engine: EngineName = Field(EngineName.duckdb, description="Engine that runs the plan.")
+    engine: EngineName = Field(EngineName("duckdb"), description="Engine that runs the plan.")  # type: ignore[valid-type]
     sql_dialect: Literal[SQL_DIALECTS] | None = Field(  # type: ignore[valid-type]
         None, description="Dialect the SQL in this file is written in (default: the engine's)."
     )
-    engine_options: EngineOptions | None = Field(None, description="Per-engine settings.")
+    engine_options: EngineOptions | None = Field(None, description="Per-engine settings.")  # type: ignore[valid-type]
     transform_modules: list[str] = Field(
         default_factory=list,
         description="Python modules (dotted names, or .py files relative to this file) whose @transform "
@@ -556,4 +516,4 @@ class ProjectConfig(OdibiModel):
         """The dialect the config's SQL is written in (DESIGN.md §4)."""
         if self.sql_dialect:
             return str(self.sql_dialect)
-        return "spark" if self.engine == EngineName.spark.value else "duckdb"
+        return _dialect_of(getattr(self.engine, "value", self.engine))  # the engine registry's

@@ -24,6 +24,11 @@ SCHEMA_ID = "https://odibi.dev/schemas/odibi.schema.json"
 
 
 class _Generator(GenerateJsonSchema):
+    def _extract_discriminator(self, schema, one_of_choices):  # type: ignore[override]
+        # a callable discriminator that names the property it reads (models._connection_tag)
+        named = getattr(schema.get("discriminator"), "odibi_discriminator", None)
+        return named or super()._extract_discriminator(schema, one_of_choices)
+
     def generate(self, schema, mode="validation"):  # type: ignore[override]
         out = super().generate(schema, mode=mode)
         out["$schema"] = self.schema_dialect

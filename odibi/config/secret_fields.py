@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from odibi import secrets
 from odibi.config.loader import Interpolation, SourceMap
-from odibi.config.models import Connection
+from odibi.connections.registry import builtin_configs
 from odibi.errors import ConfigError
 
 
@@ -32,9 +32,8 @@ def _is_secret_annotation(annotation: Any) -> bool:
 @lru_cache(maxsize=1)
 def secret_fields() -> dict[str, frozenset[str]]:
     """Connection type → the keys (aliases included) of its SecretStr fields."""
-    union = typing.get_args(Connection)[0]
     out: dict[str, frozenset[str]] = {}
-    for model in typing.get_args(union):
+    for model in builtin_configs():
         kind = typing.get_args(model.model_fields["type"].annotation)[0]
         keys = set()
         for name, info in model.model_fields.items():

@@ -51,6 +51,13 @@ def check_semantics(project: Project, problems: Problems) -> None:
             )
         )
 
+    for name, conn in cfg.connections.items():
+        for key, message in conn.config_problems():
+            problems.add(
+                ConfigError(
+                    f"connection '{name}': {message}", location=smap.locate(("connections", name, key))
+                )
+            )
     if cfg.story and cfg.story.connection:
         check_connection(cfg.story.connection, ("story", "connection"), "story")
     for pi, pipeline in enumerate(cfg.pipelines):
@@ -109,21 +116,23 @@ def check_semantics(project: Project, problems: Problems) -> None:
 
 
 def _check_path(project: Project, node: str, io, where: tuple, kind: str, problems: Problems) -> None:
-    """A local path stays inside its connection's folder; a write replaces only what odibi owns."""
+    """A path stays inside its connection's root; a local write replaces only what odibi owns. Text
+    only for remote stores: validation does no network I/O."""
     conn = project.config.connections.get(io.connection)
-    if conn is None or io.path is None or conn.type not in ("local", "local_dbfs"):
+    if conn is None or io.path is None or conn.kind != "files":
         return
     from pathlib import Path
 
-    from odibi.connections import local
-    from odibi.run.writes import check_target
+    from odibi.connections.base import PathRuleError, is_glob
+    from odibi.connections.local import check_target
 
     write = kind == "write"
     try:
-        uri = local.resolve(conn, io.path, project.root, write=write)
-        if write and not local.is_glob(uri):
+        opened = conn.open(io.connection, project.root)
+        uri = opened.resolve(io.path, write=write)
+        if write and not opened.remote and not is_glob(uri):
             check_target(Path(uri), str(io.mode) if hasattr(io, "mode") else "overwrite")
-    except (local.PathRuleError, OdibiError) as exc:
+    except (PathRuleError, OdibiError) as exc:
         problems.add(
             ConfigError(
                 f"node '{node}' {kind}: {exc.message}",

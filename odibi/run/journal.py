@@ -18,6 +18,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,13 @@ class AppendJournal:
             self._inherited.append((journal, held))
             self.entries.extend(_read(journal))
 
-    def committed_before(self, target: str, fingerprint: str) -> dict[str, Any] | None:
-        """The entry of a dead run that already appended this batch to ``target``, if any."""
+    def committed_before(
+        self, target: str, fingerprint: str, landed: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """The entry of a dead run that already appended this batch to ``target``, if any (``landed``, the
+        target connection's, tells whether a recorded append reached the target)."""
         for entry in self.entries:
-            if entry["target"] == target and entry["fingerprint"] == fingerprint and _landed(entry):
+            if entry["target"] == target and entry["fingerprint"] == fingerprint and landed(entry):
                 return entry
         return None
 
@@ -70,11 +74,7 @@ class AppendJournal:
             "fingerprint": fingerprint,
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        if staged.parts:
-            entry["parts"] = list(staged.parts)
-        else:
-            st = os.stat(staged.staging)
-            entry.update(ino=st.st_ino, dev=st.st_dev, size=st.st_size)
+        entry.update(staged.journal_facts())
         self._append(entry)
 
     def _append(self, entry: dict[str, Any]) -> None:
@@ -106,16 +106,3 @@ def _read(path: Path) -> list[dict[str, Any]]:
         with contextlib.suppress(ValueError):  # a line cut by the crash
             out.append(json.loads(line))
     return out
-
-
-def _landed(entry: dict[str, Any]) -> bool:
-    """Whether a recorded append reached its target (the commit is a rename: the target is then the
-    staged file itself, or holds the added parts)."""
-    target = Path(entry["target"])
-    if "parts" in entry:
-        return all((target / p).exists() for p in entry["parts"])
-    try:
-        st = os.stat(target)
-    except OSError:
-        return False
-    return (st.st_ino, st.st_dev, st.st_size) == (entry.get("ino"), entry.get("dev"), entry.get("size"))

@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,10 @@ from odibi.compile.node import CompiledNode
 from odibi.compile.project import render_node
 from odibi.config.models import SafetyConfig
 from odibi.config.project import Project
-from odibi.connections.resolve import connection_root, read_spec, write_spec
+from odibi.connections.journal_hook import before_commit
+from odibi.connections.local import STAGING
+from odibi.connections.local import landed as local_landed
+from odibi.connections.resolve import OpenConnections, read_spec, write_spec
 from odibi.engines.base import Capability, Engine, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
@@ -33,7 +36,6 @@ from odibi.run import locks
 from odibi.run.checks import run_checks
 from odibi.run.journal import AppendJournal, new_run_id
 from odibi.run.steps import run_steps
-from odibi.run.writes import STAGING, before_commit
 
 Redirect = Callable[[str, str], str]  # (resolved location, "read" | "write") -> location to use
 
@@ -103,12 +105,15 @@ def run_plan(
     run_id = new_run_id()
     _sweep_staging(project)
     journal = _open_journal(project, run_id) if redirect is None else None
-    ctx = _RunContext(project, engine, redirect, project.config.safety, journal, consume)
+    conns = OpenConnections(project)
+    ctx = _RunContext(project, engine, redirect, project.config.safety, journal, consume, conns)
     results: list[NodeResult] = []
     try:
+        conns.prepare(_used_connections(selection, compiled))  # secrets: once, in parallel, up front
         for pplan, names in selection:
             results.extend(_run_pipeline(ctx, pplan, names, compiled, log))
     finally:
+        conns.close()
         if journal is not None:
             journal.close()
     return RunResult(
@@ -129,6 +134,19 @@ class _RunContext:
     safety: SafetyConfig
     journal: AppendJournal | None
     consume: bool
+    conns: OpenConnections
+    configured: set[str] = field(default_factory=set)  # remote connections the engine was given
+
+
+def _used_connections(selection, compiled) -> list[str]:
+    """Connections the selected nodes read, write or quarantine to."""
+    names: list[str] = []
+    for pplan, wanted in selection:
+        for name in wanted:
+            cfg = compiled[(pplan.name, name)].config
+            quarantine = cfg.validation.quarantine if cfg.validation is not None else None
+            names += [io.connection for io in (cfg.read, cfg.write, quarantine) if io is not None]
+    return names
 
 
 def _run_pipeline(ctx: _RunContext, pplan: PipelinePlan, names: list[str], compiled, log) -> list[NodeResult]:
@@ -136,7 +154,7 @@ def _run_pipeline(ctx: _RunContext, pplan: PipelinePlan, names: list[str], compi
     wanted = set(names)
     status: dict[str, str] = {}
     depth: dict[str, int] = {}  # views stacked under a node since the last materialized relation
-    max_depth = getattr(ctx.engine, "max_view_depth", None)
+    max_depth = ctx.engine.max_view_depth
     results: dict[str, NodeResult] = {}
     for name in names:
         node = compiled[(pplan.name, name)]
@@ -177,11 +195,15 @@ def _mark_not_run(results: dict[str, NodeResult], consumers, wanted: set[str], n
 
 
 def _sweep_staging(project: Project) -> None:
-    """Remove the staging folders that killed runs left under this project's local connections."""
-    for conn in project.config.connections.values():
-        root = connection_root(conn, project.root)
-        if root is not None:
-            locks.sweep(Path(root) / STAGING)
+    """Remove the staging folders that killed runs left under this project's local connections (and the
+    project's own, where remote connections stage)."""
+    roots = {str(project.root)}
+    for name, conn in project.config.connections.items():
+        root = getattr(conn.open(name, project.root), "root", None)
+        if isinstance(root, Path):
+            roots.add(str(root))
+    for root in roots:
+        locks.sweep(Path(root) / STAGING)
 
 
 def _open_journal(project: Project, run_id: str) -> AppendJournal | None:
@@ -204,7 +226,7 @@ def _inputs(node: CompiledNode) -> list[str]:
 
 
 def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = False) -> NodeResult:
-    project, engine, redirect = ctx.project, ctx.engine, ctx.redirect
+    engine = ctx.engine
     cfg = node.config
     started = time.perf_counter()
     result = NodeResult(node.pipeline, node.name, "success")
@@ -218,7 +240,7 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
         # (on Spark each relation costs a SQL analysis and a temp view, ~35 ms)
         plain_read = cfg.read is not None and node.query is None and not node.deferred and not materialize
         if cfg.read is not None:
-            spec = _read_spec(project, cfg.read, redirect)
+            spec = _read_spec(ctx, cfg.read)
             engine.register_read(node.name if plain_read else node.read_relation, spec)
         stage = "transform"
         if not plain_read:
@@ -227,7 +249,7 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
             stage = "validation"
             qspec = None
             if cfg.validation.quarantine is not None:
-                qspec = _write_spec(project, cfg.validation.quarantine, redirect)
+                qspec = _write_spec(ctx, cfg.validation.quarantine)
             with _target_lock(qspec, ctx.safety):
                 report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
             result.checks = report.passed
@@ -237,7 +259,7 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
         result.columns = engine.columns(node.name)
         if cfg.write is not None:
             stage = "write"
-            spec = _write_spec(project, cfg.write, redirect)
+            spec = _write_spec(ctx, cfg.write)
             with _target_lock(spec, ctx.safety):
                 written = _write(ctx, node.name, spec, result)
             result.written = spec.uri if written is not None or cfg.write.mode != "ignore" else None
@@ -256,6 +278,8 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
         result.status = "failed"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         result.error = f"{stage}: {first}"
+    if result.error:
+        result.error = ctx.conns.display(result.error)
     result.duration_s = time.perf_counter() - started
     return result
 
@@ -263,11 +287,11 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
 def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult) -> int | None:
     """``engine.write``, with appends journalled (and skipped when a killed run already made them)."""
     engine, journal = ctx.engine, ctx.journal
-    fingerprint = getattr(engine, "fingerprint", None)
-    if spec.mode != "append" or journal is None or fingerprint is None:
+    if spec.mode != "append" or journal is None:
         return engine.write(relation, spec)
-    batch = fingerprint(relation)
-    done = journal.committed_before(spec.uri, batch)
+    batch = engine.fingerprint(relation)
+    landed = spec.connection.landed if spec.connection is not None else local_landed
+    done = journal.committed_before(spec.uri, batch, landed)
     if done is not None:
         journal.carry(done)
         result.notes.append(
@@ -317,9 +341,36 @@ def _define(engine, node: CompiledNode, materialize: bool, consume: bool) -> Non
         raise NodeExecutionError("node has no input and no steps")
 
 
-def _read_spec(project: Project, read, redirect: Redirect | None = None) -> ReadSpec:
-    return with_inferred_schema(read_spec(project, read, redirect))
+def _read_spec(ctx: _RunContext, read) -> ReadSpec:
+    """The read's spec as this engine reads it: a remote store's URI for engines that reach stores
+    themselves (given the connection's settings once), else a local copy; CSV types decided once."""
+    spec = read_spec(ctx.project, read, ctx.redirect, ctx.conns)
+    conn = spec.connection
+    if conn is None or not conn.remote:
+        return with_inferred_schema(spec)
+    if Capability.REMOTE_STORAGE not in ctx.engine.capabilities:
+        return with_inferred_schema(replace(spec, uri=conn.local_copy(spec.uri)))
+    _give_connection(ctx, conn)
+    native = replace(spec, uri=conn.spark_uri(spec.uri))
+    if spec.format != "csv":
+        return native
+    # CSV types are decided by one inferrer, on a local copy of the data
+    return replace(native, schema=with_inferred_schema(replace(spec, uri=conn.local_copy(spec.uri))).schema)
 
 
-def _write_spec(project: Project, write, redirect: Redirect | None = None) -> WriteSpec:
-    return write_spec(project, write, redirect)
+def _write_spec(ctx: _RunContext, write) -> WriteSpec:
+    spec = write_spec(ctx.project, write, ctx.redirect, ctx.conns)
+    conn = spec.connection
+    if conn is not None and conn.remote and Capability.REMOTE_STORAGE in ctx.engine.capabilities:
+        _give_connection(ctx, conn)
+    return spec
+
+
+def _give_connection(ctx: _RunContext, conn) -> None:
+    """Hand a remote connection's Spark/Hadoop settings to the engine, once per run."""
+    if conn.name in ctx.configured:
+        return
+    use = getattr(ctx.engine, "use_connection", None)
+    if use is not None:
+        use(conn)
+    ctx.configured.add(conn.name)

@@ -118,7 +118,8 @@ def test_every_secret_field_is_a_connection_field():
                     found.append((model, name))
     assert found and all(model in conn_models for model, _ in found), found
     assert secret_fields()["sql"] == {"url"}
-    assert secret_fields()["azure_adls"] == {"account_key", "sas_token", "client_secret"}
+    assert secret_fields()["azure_adls"] == {"account_key", "sas_token", "connection_string", "client_secret"}
+    assert secret_fields()["s3"] == {"access_key_id", "secret_access_key", "session_token"}
     assert sum(len(keys) for keys in secret_fields().values()) == len(found)
 
 
