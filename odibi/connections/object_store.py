@@ -51,7 +51,9 @@ class ObjectStore:
         try:
             self.prefix = relative_path(prefix, remote=True) if prefix.strip("/") else ""
         except PathRuleError as exc:
-            raise NodeExecutionError(f"connection '{name}': path_prefix: {exc.message}", hint=exc.hint) from None
+            raise NodeExecutionError(
+                f"connection '{name}': path_prefix: {exc.message}", hint=exc.hint
+            ) from None
         self.root_key = posixpath.join(bucket, self.prefix) if self.prefix else bucket
         self.project_root = project_root
         self._fs: Any = None
