@@ -197,6 +197,12 @@ class WriteConfig(OdibiModel):
         description="overwrite (atomic), append, error (fail if it exists), ignore (skip if it exists).",
     )
     keys: list[str] = Field(default_factory=list, description="Key columns for upsert / append_once.")
+    partition_by: list[str] = Field(
+        default_factory=list,
+        description="Columns to partition a parquet output by: hive-style folders (col=value/); "
+        "Spark's `partitionBy` in options means the same.",
+        examples=[["country", "day"]],
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Writer options.")
 
     @model_validator(mode="after")

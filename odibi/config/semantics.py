@@ -5,7 +5,7 @@ from __future__ import annotations
 from odibi.config.models import suggest
 from odibi.config.project import Project
 from odibi.errors import ConfigError, OdibiError, Problems
-from odibi.formats.options import OptionError, normalise, normalise_write
+from odibi.formats.options import OptionError, normalise, normalise_write, split_partition_by
 
 LOGICAL_TYPES = {
     "int": "int", "integer": "int", "int32": "int", "int64": "int", "long": "int", "bigint": "int",
@@ -68,19 +68,45 @@ def check_semantics(project: Project, problems: Problems) -> None:
                     continue
                 check_connection(io.connection, (*base, key, "connection"), f"node '{node.name}' {key}")
                 _check_path(project, node.name, io, (*base, key), key, problems)
-                if key == "write" and io.mode in ("upsert", "append_once") and io.path:
+                if key == "write" and io.mode in ("upsert", "append_once") and not io.keys:
                     problems.add(
                         ConfigError(
-                            f"node '{node.name}' write: mode '{io.mode}' is not available for files yet",
+                            f"node '{node.name}' write: mode '{io.mode}' needs keys",
                             location=smap.locate((*base, key, "mode")),
                             node=node.name,
-                            hint="file outputs take overwrite, append, error or ignore",
+                            hint="the columns that identify a row, e.g. keys: [customer_id]",
                         )
                     )
                 fmt = io.format or infer_format(io.path)
-                if fmt and io.options:
+                options = io.options
+                if key == "write":
+                    named, options = split_partition_by(io.options)
+                    parts = io.partition_by or named
+                    if io.partition_by and named and list(io.partition_by) != named:
+                        problems.add(
+                            ConfigError(
+                                f"node '{node.name}' write: partition_by {io.partition_by} and options "
+                                f"partitionBy {named} disagree",
+                                location=smap.locate((*base, key, "partition_by")),
+                                node=node.name,
+                                hint="give the columns once",
+                            )
+                        )
+                    if parts and str(fmt) != "parquet":
+                        problems.add(
+                            ConfigError(
+                                f"node '{node.name}' write: partition_by is supported for parquet outputs "
+                                f"(not {fmt} yet)",
+                                location=smap.locate(
+                                    (*base, key, "partition_by" if io.partition_by else "options")
+                                ),
+                                node=node.name,
+                                hint="write format: parquet, or drop partition_by",
+                            )
+                        )
+                if fmt and options:
                     try:
-                        (normalise if key == "read" else normalise_write)(str(fmt), io.options)
+                        (normalise if key == "read" else normalise_write)(str(fmt), options)
                     except OptionError as exc:
                         problems.add(
                             ConfigError(

@@ -148,8 +148,9 @@ class Connection(Protocol):
     def spark_uri(self, location: str) -> str:
         """The URI Spark reads and writes for ``location`` (``abfss://``, ``s3a://``, ``gs://``...)."""
 
-    def local_copy(self, location: str) -> str:
-        """A local path holding ``location``'s data (a glob stays a glob), for engines that read files."""
+    def local_copy(self, location: str, *, refresh: bool = False) -> str:
+        """A local path holding ``location``'s data (a glob stays a glob), for engines that read files;
+        ``refresh`` copies again what an earlier call copied."""
 
     def exists(self, location: str) -> bool:
         """Whether ``location`` exists (a file, an object, or a folder/prefix)."""

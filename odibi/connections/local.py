@@ -104,7 +104,7 @@ class LocalFiles:
     def spark_uri(self, location: str) -> str:
         return location
 
-    def local_copy(self, location: str) -> str:
+    def local_copy(self, location: str, *, refresh: bool = False) -> str:
         return location
 
     def exists(self, location: str) -> bool:
@@ -163,6 +163,18 @@ def landed(entry: dict[str, Any]) -> bool:
     return (st.st_ino, st.st_dev, st.st_size) == (entry.get("ino"), entry.get("dev"), entry.get("size"))
 
 
+def data_files(folder: Path) -> list[Path]:
+    """The data files of a staged folder output (markers and hidden files left out), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+def new_part_name(folder: Path, file: Path) -> str:
+    """A unique name for ``file`` of a staged folder, in its partition sub-folder (``k=v/part-<id>.ext``)."""
+    rel = file.relative_to(folder).parent.as_posix() if file.is_relative_to(folder) else "."
+    name = f"part-{uuid.uuid4().hex[:12]}{file.suffix}"
+    return name if rel == "." else f"{rel}/{name}"
+
+
 def owned_folder(path: Path) -> bool:
     """A folder odibi (or the table format it writes) created, which an overwrite may replace."""
     return (path / OUTPUT_MARKER).exists() or (path / "_delta_log").is_dir()
@@ -207,11 +219,12 @@ class LocalStagedWrite:
         target = self.target_path
         try:
             if self.mode == "append" and self.existing and target.is_dir():
-                # a dataset folder: add the staged files as new parts
-                staged = [self.staging] if self.staging.is_file() else sorted(self.staging.iterdir())
-                self.parts = tuple(f"part-{uuid.uuid4().hex[:12]}{p.suffix}" for p in staged)
+                # a dataset folder: add the staged files as new parts (in their partition folders)
+                staged = [self.staging] if self.staging.is_file() else data_files(self.staging)
+                self.parts = tuple(new_part_name(self.staging, p) for p in staged)
                 run_before_commit(self)
                 for part, name in zip(staged, self.parts, strict=True):
+                    (target / name).parent.mkdir(parents=True, exist_ok=True)
                     os.replace(part, target / name)
                 return
             run_before_commit(self)
@@ -263,10 +276,11 @@ def check_target(target: Path, mode: str) -> None:
 
 
 def check_mode(mode: str) -> None:
+    """The modes a file commit knows (upsert / append_once arrive here as the overwrite of a merge)."""
     if mode not in ("overwrite", "append", "error", "ignore"):
         raise NodeExecutionError(
-            f"write mode '{mode}' is not supported for files yet",
-            hint="use overwrite, append, error or ignore",
+            f"write mode '{mode}' is not supported for files",
+            hint="use overwrite, append, error, ignore, upsert or append_once",
         )
 
 

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 from odibi.connections.base import ConnectionCheck, PathRuleError, is_glob, relative_path
 from odibi.connections.journal_hook import run_before_commit
-from odibi.connections.local import OUTPUT_MARKER, STAGING, check_mode
+from odibi.connections.local import OUTPUT_MARKER, STAGING, check_mode, data_files, new_part_name
 from odibi.errors import EngineError, NodeExecutionError
 from odibi.run import locks
 from odibi.secrets import mask
@@ -152,10 +152,11 @@ class ObjectStore:
             self._private = locks.owned_dir(self.project_root / STAGING, "remote-")
         return self._private[0]
 
-    def local_copy(self, location: str) -> str:
+    def local_copy(self, location: str, *, refresh: bool = False) -> str:
         """Copy what ``location`` names (a file, a glob's matches, or a folder) into the run's private
-        folder, keeping relative paths, and give the local equivalent of ``location``."""
-        if location in self._copies:
+        folder, keeping relative paths, and give the local equivalent of ``location`` (``refresh``: copy
+        again, e.g. an output this run may have replaced)."""
+        if location in self._copies and not refresh:
             return self._copies[location]
         key = self.key(location)
         base = self.private_folder() / "copies" / self.name
@@ -325,10 +326,8 @@ class ObjectStagedWrite:
         fs = self.store.fs
         try:
             if self.mode == "append" and self.is_dir:
-                import uuid
-
-                staged = [self.staging] if self.staging.is_file() else sorted(self.staging.iterdir())
-                self.parts = tuple(f"part-{uuid.uuid4().hex[:12]}{p.suffix}" for p in staged)
+                staged = [self.staging] if self.staging.is_file() else data_files(self.staging)
+                self.parts = tuple(new_part_name(self.staging, p) for p in staged)
                 run_before_commit(self)
                 for part, name in zip(staged, self.parts, strict=True):
                     self.store._call(fs.put_file, str(part), posixpath.join(self.key, name))

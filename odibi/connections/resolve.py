@@ -130,5 +130,11 @@ def write_spec(project, write, redirect=None, conns: OpenConnections | None = No
     from odibi.engines.base import WriteSpec
 
     uri, fmt, conn, owner = _locate(project, write, redirect, "write", conns)
-    options = dict(getattr(write, "options", None) or {})
-    return WriteSpec(uri, fmt, str(write.mode), options, root=owner, connection=conn)
+    from odibi.formats.options import split_partition_by
+
+    named, options = split_partition_by(dict(getattr(write, "options", None) or {}))
+    partition_by = tuple(getattr(write, "partition_by", None) or named)
+    keys = tuple(getattr(write, "keys", None) or ())
+    return WriteSpec(
+        uri, fmt, str(write.mode), options, root=owner, connection=conn, keys=keys, partition_by=partition_by
+    )

@@ -56,7 +56,7 @@ class SqlDatabase:
     def spark_uri(self, location: str) -> str:
         raise self._not_files()
 
-    def local_copy(self, location: str) -> str:
+    def local_copy(self, location: str, *, refresh: bool = False) -> str:
         raise self._not_files()
 
     def exists(self, location: str) -> bool:

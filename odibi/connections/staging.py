@@ -6,8 +6,10 @@ for local folders, one object upload for object stores. A spec without a connect
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from odibi.connections.base import StagedWrite
-from odibi.connections.local import stage_local
+from odibi.connections.local import OUTPUT_MARKER, stage_local
 
 
 def stage(spec) -> StagedWrite:
@@ -15,3 +17,8 @@ def stage(spec) -> StagedWrite:
     if spec.connection is not None:
         return spec.connection.stage(spec)
     return stage_local(spec)
+
+
+def mark_output(folder: Path) -> None:
+    """Mark a staged folder output (partitioned parquet) as odibi's, so a later overwrite may replace it."""
+    (Path(folder) / OUTPUT_MARKER).write_bytes(b"")

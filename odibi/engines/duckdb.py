@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from odibi.connections.staging import stage
+from odibi.connections.staging import mark_output, stage
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.duckdb_sql import narrow_hugeint, quote_ident, relation_fingerprint
 from odibi.errors import NodeExecutionError
@@ -40,6 +40,13 @@ _JSON_WRITE = {
     "date_format": "DATEFORMAT",
     "timestamp_format": "TIMESTAMPFORMAT",
 }
+
+
+def _copy_value(value: Any) -> str:
+    """A COPY option's value: a literal, or a list of columns (PARTITION_BY)."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(quote_ident(v) for v in value) + ")"
+    return literal(value)
 
 
 def logical_type(dtype: Any) -> str:
@@ -272,11 +279,15 @@ class DuckDBEngine:
             params, fmt = _params("json", spec.options, _JSON_WRITE), "JSON"
         else:
             raise NodeExecutionError(f"the duckdb engine cannot write format '{spec.format}' yet")
-        opts = "".join(f", {k} {literal(v)}" for k, v in params.items())
+        if spec.partition_by:
+            params["PARTITION_BY"] = tuple(spec.partition_by)
+        opts = "".join(f", {k} {_copy_value(v)}" for k, v in params.items())
         try:
             row = self.con.execute(
                 f"COPY ({select}) TO {literal(str(staged.staging))} (FORMAT {fmt}{opts})"
             ).fetchone()
+            if spec.partition_by:
+                mark_output(staged.staging)
             staged.commit()
         except BaseException:
             staged.abort()

@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from odibi.connections.staging import stage
+from odibi.connections.staging import mark_output, stage
 from odibi.engines.arrow_frames import to_arrow, to_pandas
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.duckdb_sql import narrow_hugeint as _narrow_hugeint
@@ -99,6 +99,14 @@ def _canon(fmt: str, options: dict[str, Any], table: dict[str, str | None]) -> d
         if key not in table:
             raise NodeExecutionError(f"{fmt} option '{key}' is not supported by the pandas engine")
     return canon
+
+
+def _hive_folder(folder: str) -> bool:
+    """A folder with ``name=value`` sub-folders (a hive-partitioned dataset)."""
+    try:
+        return any(e.is_dir() and "=" in e.name for e in os.scandir(folder))
+    except OSError:
+        return False
 
 
 def _compression(value: Any) -> Any:
@@ -567,6 +575,13 @@ class PandasEngine:
 
     def _read_parquet(self, spec: ReadSpec) -> pd.DataFrame:
         canon = _canon("parquet", spec.options, _PARQUET_READ)
+        if os.path.isdir(spec.uri) and canon.get("hive_partitioning", True) and _hive_folder(spec.uri):
+            # partition values are folder names: typed as DuckDB types them (as the DuckDB engine reads)
+            path = spec.uri.replace("'", "''")
+            union = ", union_by_name = true" if canon.get("union_by_name") else ""
+            return to_pandas(
+                self._query(f"SELECT * FROM read_parquet('{path}', hive_partitioning = true{union})")
+            )
         partitioning = "hive" if canon.get("hive_partitioning", True) else None
         paths = _expand(spec.uri)
         if canon.get("union_by_name") and os.path.isdir(spec.uri):
@@ -682,7 +697,10 @@ class PandasEngine:
             if staged.appends_to_file:
                 existing = self.read(ReadSpec(staged.previous, spec.format, _read_back_options(spec)))
                 frame = self._union_by_name(existing, frame)
-            writer(frame, str(staged.staging), spec.options)
+            if spec.partition_by:
+                self._write_partitioned(frame, staged.staging, spec)
+            else:
+                writer(frame, str(staged.staging), spec.options)
             staged.commit()
         except BaseException:
             staged.abort()
@@ -703,6 +721,22 @@ class PandasEngine:
         finally:
             self.con.unregister("__odibi_a")
             self.con.unregister("__odibi_b")
+
+    def _write_partitioned(self, frame: pd.DataFrame, folder: Path, spec: WriteSpec) -> None:
+        """A hive-partitioned parquet folder, written by DuckDB from the frame's Arrow form: the same
+        folders, files and types as the DuckDB engine's."""
+        canon = _canon("parquet", spec.options, _PARQUET_WRITE)
+        codec = f", COMPRESSION '{_compression(canon['compression'])}'" if "compression" in canon else ""
+        cols = ", ".join(quote_ident(c) for c in spec.partition_by)
+        self.con.register("__odibi_w", to_arrow(frame))
+        try:
+            target = str(folder).replace("'", "''")
+            self.con.execute(
+                f"COPY (SELECT * FROM __odibi_w) TO '{target}' (FORMAT PARQUET, PARTITION_BY ({cols}){codec})"
+            )
+        finally:
+            self.con.unregister("__odibi_w")
+        mark_output(folder)
 
     def _write_csv(self, frame: pd.DataFrame, path: str, options: dict[str, Any]) -> None:
         kwargs, formats = csv_write_params(options)

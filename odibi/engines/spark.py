@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from odibi.connections.staging import stage
+from odibi.connections.staging import mark_output, stage
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.spark_session import (
     _alive,
@@ -548,6 +548,8 @@ class SparkEngine:
             existing = self.read(back)
             df = existing.unionByName(df, allowMissingColumns=True)
         df, opts = self._prepare(df, spec)
+        if spec.partition_by:
+            return self._write_partitioned(df, opts, staged, spec)
         # a parquet file says how many rows it holds; text outputs are counted as they are written.
         # observe last: on Spark Connect, asking an observed DataFrame for its schema before the write
         # loses the observed metrics (seen with 4.0.5)
@@ -565,6 +567,24 @@ class SparkEngine:
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        return rows
+
+    def _write_partitioned(self, df, opts: dict[str, str], staged, spec: WriteSpec) -> int | None:
+        """A hive-partitioned parquet folder: Spark's own layout (``col=value/part-*``) in the staged
+        folder, without Spark's ``_SUCCESS`` and checksum files, marked as odibi's and committed."""
+        observed_df, observed = _observe_count(df)
+        try:
+            observed_df.write.options(**opts).partitionBy(*spec.partition_by).mode("overwrite").format(
+                "parquet"
+            ).save(str(staged.staging))
+            for extra in [*staged.staging.rglob("*.crc"), *staged.staging.rglob("_SUCCESS")]:
+                extra.unlink(missing_ok=True)
+            mark_output(staged.staging)
+            rows = observed()
+            staged.commit()
+        except BaseException:
+            staged.abort()
+            raise
         return rows
 
     def _prepare(self, df, spec: WriteSpec):

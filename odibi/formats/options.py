@@ -68,6 +68,21 @@ WRITE_OPTIONS = {
 }
 
 
+_PARTITION_KEYS = ("partitionby", "partition_by")
+
+
+def split_partition_by(options: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """(partition columns named in ``options`` as Spark's ``partitionBy``, the other options)."""
+    cols: list[str] = []
+    rest: dict[str, Any] = {}
+    for key, value in options.items():
+        if str(key).lower() in _PARTITION_KEYS:
+            cols = [value] if isinstance(value, str) else [str(v) for v in value]
+        else:
+            rest[key] = value
+    return cols, rest
+
+
 class OptionError(ValueError):
     """An option that no engine understands (message names the valid ones)."""
 

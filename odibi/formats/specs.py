@@ -48,6 +48,8 @@ class WriteSpec:
     options: dict[str, Any] = field(default_factory=dict)
     root: str | None = None
     connection: Connection | None = field(default=None, compare=False, repr=False)
+    keys: tuple[str, ...] = ()  # key columns of upsert / append_once
+    partition_by: tuple[str, ...] = ()  # hive-style partition columns: the output is a folder
 
 
 def read_back_options(spec: WriteSpec) -> dict[str, Any]:

@@ -31,10 +31,13 @@ from odibi.connections.resolve import OpenConnections, read_spec, write_spec
 from odibi.engines.base import Capability, Engine, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
+from odibi.formats.specs import read_back_options
 from odibi.plan.graph import PipelinePlan
 from odibi.run import locks
 from odibi.run.checks import run_checks
 from odibi.run.journal import AppendJournal, new_run_id
+from odibi.run.merge import MODES as MERGE_MODES
+from odibi.run.merge import check_keys, duplicate_keys_query, merge_query
 from odibi.run.steps import run_steps
 
 Redirect = Callable[[str, str], str]  # (resolved location, "read" | "write") -> location to use
@@ -266,7 +269,8 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
             if cfg.write.mode == "ignore" and result.written is None:
                 result.notes.append("not written: the output exists (mode: ignore)")
             # an append to a single file rewrites old + new rows: report the node's own rows
-            result.rows = engine.count(node.name) if spec.mode == "append" else written
+            merged = spec.mode in ("append", *MERGE_MODES)
+            result.rows = engine.count(node.name) if merged else written
         if materialize:
             result.rows = engine.count(node.name)
         elif cfg.write is None:
@@ -287,6 +291,8 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
 def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult) -> int | None:
     """``engine.write``, with appends journalled (and skipped when a killed run already made them)."""
     engine, journal = ctx.engine, ctx.journal
+    if spec.mode in MERGE_MODES:
+        return _merge_write(ctx, relation, spec)
     if spec.mode != "append" or journal is None:
         return engine.write(relation, spec)
     batch = engine.fingerprint(relation)
@@ -303,6 +309,43 @@ def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult)
         return engine.write(relation, spec)
     finally:
         before_commit.reset(token)
+
+
+def _merge_write(ctx: _RunContext, relation: str, spec: WriteSpec) -> int | None:
+    """``upsert`` / ``append_once``: merge the node's rows into the existing output with one query, then
+    overwrite it through the ordinary commit (``run/merge.py``)."""
+    engine, conn = ctx.engine, spec.connection
+    over = replace(spec, mode="overwrite")
+    keys = list(spec.keys)
+    if not keys:
+        raise NodeExecutionError(f"mode {spec.mode} needs keys", hint="write: {keys: [id]}")
+    check_keys(spec.mode, keys, engine.columns(relation))
+    dupes = engine.scalar(duplicate_keys_query(relation, keys).sql(dialect=engine.dialect))
+    if dupes:
+        raise NodeExecutionError(
+            f"{spec.mode}: {dupes} key value(s) of ({', '.join(keys)}) occur more than once in the node's rows",
+            hint="deduplicate the rows first (e.g. the deduplicate operation)",
+        )
+    exists = conn.exists(spec.uri) if conn is not None else Path(spec.uri).exists()
+    if not exists:
+        return engine.write(relation, over)
+    location = local = spec.uri
+    if conn is not None and conn.remote:
+        spark_reads = Capability.REMOTE_STORAGE in engine.capabilities
+        if not spark_reads or spec.format == "csv":  # CSV types are decided on a local copy
+            local = conn.local_copy(spec.uri, refresh=True)
+        location = conn.spark_uri(spec.uri) if spark_reads else local
+    back = ReadSpec(local, spec.format, read_back_options(spec))
+    if spec.format == "csv":
+        back = with_inferred_schema(back)
+    back = replace(back, uri=location)
+    existing, merged = f"{relation}__odibi_existing", f"{relation}__odibi_merged"
+    engine.register_read(existing, back)
+    query = merge_query(
+        spec.mode, relation, engine.columns(relation), existing, engine.columns(existing), keys
+    )
+    engine.define(merged, query.sql(dialect=engine.dialect), materialize=False)
+    return engine.write(merged, over)
 
 
 @contextlib.contextmanager

@@ -363,3 +363,20 @@ def test_a_glob_that_matches_nothing_says_so(cloud, monkeypatch):
     result = api.run_project(cfg, engine="duckdb")
     error = {n.node: n.error for n in result.nodes}["orders"] or ""
     assert "no object matches abfs://" in error and "/raw/orders/nothing-*.parquet" in error
+
+
+def test_upsert_into_an_object_runs_again_without_duplicates(cloud, monkeypatch):
+    cfg = cloud["cfg"]
+    cfg.write_text(
+        cfg.read_text().replace(
+            'by_country.csv", mode: overwrite', 'by_country.csv", mode: upsert, keys: [country]'
+        )
+    )
+    monkeypatch.setenv("OUT", "upserted")
+    for engine in ("duckdb", "pandas", "duckdb"):
+        result = api.run_project(cfg, engine=engine)
+        assert result.ok, result.to_dict()
+    body = (
+        cloud["s3"].get_object(Bucket=cloud["bucket"], Key="ref/out/upserted/by_country.csv")["Body"].read()
+    )
+    assert sorted(body.decode().splitlines()[1:]) == ["FI,45.25", "UK,148.25", "US,160.0"]

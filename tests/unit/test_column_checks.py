@@ -69,14 +69,14 @@ def test_header_peek_loads_no_engine(make_project):
     assert out.stdout.strip() == "[]"
 
 
-def test_file_outputs_refuse_upsert(make_project):
+def test_upsert_without_keys_is_located(make_project):
     cfg = make_project(
         "project: t\nconnections:\n  d: {type: local, base_path: .}\npipelines:\n  - pipeline: p\n    nodes:\n"
         "      - name: a\n        transform: {steps: ['SELECT 1 AS x']}\n"
-        "        write: {connection: d, path: o.parquet, mode: upsert, keys: [x]}\n"
+        "        write: {connection: d, path: o.parquet, mode: upsert}\n"
     )
     [err] = _errors(cfg)
-    assert err.location.line == 9 and "mode 'upsert' is not available for files" in err.message
+    assert err.location.line == 9 and "mode 'upsert' needs keys" in err.message
 
 
 JOINED = """\
