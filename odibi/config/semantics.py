@@ -92,16 +92,16 @@ def check_semantics(project: Project, problems: Problems) -> None:
                                 hint="give the columns once",
                             )
                         )
-                    if parts and str(fmt) != "parquet":
+                    if parts and str(fmt) not in ("parquet", "delta"):
                         problems.add(
                             ConfigError(
-                                f"node '{node.name}' write: partition_by is supported for parquet outputs "
-                                f"(not {fmt} yet)",
+                                f"node '{node.name}' write: partition_by is supported for parquet and delta "
+                                f"outputs (not {fmt} yet)",
                                 location=smap.locate(
                                     (*base, key, "partition_by" if io.partition_by else "options")
                                 ),
                                 node=node.name,
-                                hint="write format: parquet, or drop partition_by",
+                                hint="write format: parquet or delta, or drop partition_by",
                             )
                         )
                 if fmt and options:

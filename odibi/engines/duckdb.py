@@ -17,7 +17,7 @@ from odibi.connections.staging import mark_output, stage
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.duckdb_sql import narrow_hugeint, quote_ident, relation_fingerprint
 from odibi.errors import NodeExecutionError
-from odibi.formats import malformed
+from odibi.formats import delta, malformed
 from odibi.formats.csv_infer import sniff_schema
 from odibi.formats.duckdb_read import drop_rejects as _drop_rejects
 from odibi.formats.duckdb_read import literal, read_error, table_function
@@ -130,6 +130,9 @@ class DuckDBEngine:
         return table_function(spec)
 
     def register_read(self, relation: str, spec: ReadSpec) -> None:
+        if spec.format == "delta":
+            self._register_arrow(relation, delta.read_table(spec))
+            return
         malformed.check_source(spec.uri, spec.format)
         skip = spec.format == "csv" and normalise("csv", spec.options).get("on_bad_lines") == "skip"
         rejects = None
@@ -154,6 +157,20 @@ class DuckDBEngine:
         finally:
             if rejects:
                 _drop_rejects(self.con, *rejects)
+
+    def _register_arrow(self, relation: str, data) -> None:
+        """A table of Arrow data (a Delta read) copied into DuckDB under ``relation``."""
+        self._drop(relation)
+        scratch = f"__odibi_arrow_{relation}"
+        self.con.register(scratch, data)
+        try:
+            self.con.execute(
+                f"CREATE TEMP TABLE {quote_ident(relation)} AS SELECT * FROM {quote_ident(scratch)}"
+            )
+        finally:
+            self.con.unregister(scratch)
+        self._kinds[relation] = "TABLE"
+        self._bad_lines[relation] = 0
 
     def _skipped(self, spec: ReadSpec, rejects: tuple[str, str]) -> int:
         """Rows ``on_bad_lines: skip`` dropped; an unterminated quote or a file in another encoding is an
@@ -263,6 +280,10 @@ class DuckDBEngine:
 
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
+        if spec.format == "delta":
+            result = self.con.execute(f"SELECT * FROM {quote_ident(relation)}")
+            data = result.arrow()
+            return delta.write_table(data.read_all() if hasattr(data, "read_all") else data, spec)[0]
         staged = stage(spec)
         if staged.skip:
             return None

@@ -37,7 +37,7 @@ from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.duckdb_sql import narrow_hugeint as _narrow_hugeint
 from odibi.engines.duckdb_sql import quote_ident, relation_fingerprint
 from odibi.errors import NodeExecutionError
-from odibi.formats import malformed
+from odibi.formats import delta, malformed
 from odibi.formats.duckdb_read import csv_rejects
 from odibi.formats.options import OptionError, normalise
 from odibi.formats.specs import read_back_options as _read_back_options
@@ -527,6 +527,8 @@ class PandasEngine:
 
     def _read(self, spec: ReadSpec) -> tuple[pd.DataFrame, int]:
         """(the frame, malformed rows skipped)."""
+        if spec.format == "delta":
+            return to_pandas(delta.read_table(spec)), 0
         malformed.check_source(spec.uri, spec.format)
         if spec.format == "csv":
             return self._read_csv(spec)
@@ -683,6 +685,8 @@ class PandasEngine:
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
         frame = self.frame(relation)
+        if spec.format == "delta":
+            return delta.write_table(to_arrow(frame), spec)[0]
         if spec.format not in ("csv", "parquet", "json"):
             raise NodeExecutionError(f"the pandas engine cannot write format '{spec.format}' yet")
         writer = {"csv": self._write_csv, "parquet": self._write_parquet, "json": self._write_json}[

@@ -49,7 +49,13 @@ JSON_ALIASES: dict[str, str] = {
     "lines": "lines",
 }
 
-ALIASES = {"csv": CSV_ALIASES, "parquet": PARQUET_ALIASES, "json": JSON_ALIASES}
+DELTA_ALIASES: dict[str, str] = {
+    "version": "version", "versionasof": "version",
+    "timestamp": "timestamp", "timestampasof": "timestamp",
+    "merge_schema": "merge_schema", "mergeschema": "merge_schema",
+}  # fmt: skip
+
+ALIASES = {"csv": CSV_ALIASES, "parquet": PARQUET_ALIASES, "json": JSON_ALIASES, "delta": DELTA_ALIASES}
 
 # canonical options that mean something when writing (the rest only apply to reading)
 WRITE_OPTIONS = {
@@ -65,6 +71,7 @@ WRITE_OPTIONS = {
     },
     "parquet": {"compression"},
     "json": {"compression", "date_format", "timestamp_format"},
+    "delta": {"merge_schema"},
 }
 
 

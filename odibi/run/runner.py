@@ -31,6 +31,7 @@ from odibi.connections.resolve import OpenConnections, read_spec, write_spec
 from odibi.engines.base import Capability, Engine, ReadSpec, WriteSpec
 from odibi.errors import NodeExecutionError, OdibiError
 from odibi.formats.csv_infer import with_inferred_schema
+from odibi.formats.delta import version as delta_version
 from odibi.formats.specs import read_back_options
 from odibi.plan.graph import PipelinePlan
 from odibi.run import locks
@@ -291,6 +292,12 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
 def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult) -> int | None:
     """``engine.write``, with appends journalled (and skipped when a killed run already made them)."""
     engine, journal = ctx.engine, ctx.journal
+    if spec.format == "delta":  # Delta commits (and merges) through its own log
+        written = engine.write(relation, spec)
+        version = delta_version(spec.uri)
+        if version is not None:
+            result.notes.append(f"delta version {version}")
+        return written
     if spec.mode in MERGE_MODES:
         return _merge_write(ctx, relation, spec)
     if spec.mode != "append" or journal is None:

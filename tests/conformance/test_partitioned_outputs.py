@@ -100,7 +100,7 @@ def test_partitioned_csv_is_refused_at_validate(make_project, tmp_path):
 
     with pytest.raises(ConfigError) as err:
         api.validate(cfg)
-    assert "partition_by is supported for parquet outputs (not csv yet)" in str(err.value)
+    assert "partition_by is supported for parquet and delta outputs (not csv yet)" in str(err.value)
     assert "odibi.yaml:8" in str(err.value)
 
 
