@@ -155,8 +155,11 @@ def run_project(
     pipeline: str | None = None,
     node: str | None = None,
     on_node=None,
+    full_refresh: bool = False,
 ):
-    """Validate, then run the selected nodes; returns a :class:`odibi.run.runner.RunResult`."""
+    """Validate, then run the selected nodes; returns a :class:`odibi.run.runner.RunResult`.
+
+    ``full_refresh``: incremental reads read everything (and record new marks)."""
     from odibi.engines import registry
     from odibi.run.runner import run_plan
 
@@ -166,7 +169,17 @@ def run_project(
     eng = registry.create(name, **valid.project.config.options_for(name))
     log = None if on_node is None else (lambda result: on_node(_masked(result)))
     try:
-        return _masked(run_plan(valid.project, eng, valid.selection, valid.compiled, log=log, consume=True))
+        return _masked(
+            run_plan(
+                valid.project,
+                eng,
+                valid.selection,
+                valid.compiled,
+                log=log,
+                consume=True,
+                full_refresh=full_refresh,
+            )
+        )
     finally:
         eng.close()
 

@@ -304,3 +304,72 @@ def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsEmulat
         yield GcsEmulator(endpoint_url=f"http://{HOST}:{port}")
     finally:
         _stop_process(proc)
+
+
+# ------------------------------------------------------------------------------------------ PostgreSQL
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb in a temporary folder, trust auth on 127.0.0.1)."""
+
+    port: int
+    user: str = "postgres"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{self.user}@{HOST}:{self.port}/{database}"
+
+    def execute(self, sql: str, database: str = "postgres") -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else []
+
+
+def _pg_bin(name: str) -> str:
+    """A server program: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
+    import glob
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not candidates:
+        pytest.fail(f"PostgreSQL's {name} is not installed (apt-get install postgresql)", pytrace=False)
+    return candidates[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """initdb + pg_ctl on a free port. PostgreSQL refuses to run as root: as root (CI), the cluster is
+    made and run by the ``postgres`` user that Debian's package creates."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="odibi-pg-"))
+    data, log = folder / "data", folder / "log"
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, user="postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_user, _pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = f"-p {port} -k {folder} -c listen_addresses={HOST} -c fsync=off -c full_page_writes=off"
+    subprocess.run(
+        [*as_user, _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield PostgresServer(port)
+    finally:
+        subprocess.run(
+            [*as_user, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
+        shutil.rmtree(folder, ignore_errors=True)

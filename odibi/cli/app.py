@@ -175,6 +175,13 @@ def run(
             "--all-nodes", help="List every node in the summary (large runs list the notable ones)."
         ),
     ] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Incremental reads read everything (their marks are ignored, then renewed).",
+        ),
+    ] = False,
 ) -> None:
     """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
     from odibi import api
@@ -204,7 +211,11 @@ def run(
         comparison = _guard(lambda: api.compare_engines(config, engines, pipeline=pipeline, node=node))
         print_comparison(comparison)
         raise typer.Exit(0 if comparison.ok else 1)
-    result = _guard(lambda: api.run_project(config, engine=engine, pipeline=pipeline, node=node))
+    result = _guard(
+        lambda: api.run_project(
+            config, engine=engine, pipeline=pipeline, node=node, full_refresh=full_refresh
+        )
+    )
     print_summary(result, all_nodes=all_nodes)
     # an in-process engine is closed by now; others (Spark: a JVM, scratch folders) exit normally
     _state["exit_now"] = result.in_process

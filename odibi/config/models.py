@@ -143,6 +143,21 @@ Connection = Annotated[Union[_CONNECTION_MEMBERS], Discriminator(_connection_tag
 # --------------------------------------------------------------------------- nodes
 
 
+class IncrementalConfig(OdibiModel):
+    """Read only rows past the last successful run's high-water mark (``odibi run --full-refresh``: all)."""
+
+    column: str = Field(description="Column whose largest value read is the mark (a timestamp, date or id).")
+    mode: Literal["high_water_mark", "rolling_window"] = Field(
+        "high_water_mark",
+        description="high_water_mark: rows above the mark; rolling_window: rows from the mark minus lookback.",
+    )
+    lookback: str | None = Field(
+        None,
+        description="rolling_window: how far before the mark to read again (3d, 12h, 30m, 2w).",
+        examples=["3d"],
+    )
+
+
 class ReadConfig(OdibiModel):
     """Where a node's data comes from."""
 
@@ -167,6 +182,11 @@ class ReadConfig(OdibiModel):
         default_factory=dict,
         description="Reader options (header, sep, dtype, ...), translated per engine.",
         examples=[{"header": True, "sep": ","}],
+    )
+    incremental: IncrementalConfig | None = Field(
+        None,
+        description="Load only what is new since the last successful run.",
+        examples=[{"column": "updated_at"}],
     )
 
     @model_validator(mode="after")

@@ -67,6 +67,23 @@ def check_semantics(project: Project, problems: Problems) -> None:
                 if io is None:
                     continue
                 check_connection(io.connection, (*base, key, "connection"), f"node '{node.name}' {key}")
+                conn_cfg = cfg.connections.get(io.connection)
+                if conn_cfg is not None and (conn_cfg.kind == "sql") != (io.path is None):
+                    problems.add(
+                        ConfigError(
+                            f"node '{node.name}' {key}: connection '{io.connection}' ({conn_cfg.type}) holds "
+                            + (
+                                "tables: use `table:` or `query:`"
+                                if conn_cfg.kind == "sql"
+                                else "files: use `path:`"
+                            ),
+                            location=smap.locate((*base, key, "path" if io.path else "connection")),
+                            node=node.name,
+                        )
+                    )
+                incremental = getattr(io, "incremental", None)
+                if incremental is not None:
+                    _check_incremental(node.name, incremental, (*base, key, "incremental"), smap, problems)
                 _check_path(project, node.name, io, (*base, key), key, problems)
                 if key == "write" and io.mode in ("upsert", "append_once") and not io.keys:
                     problems.add(
@@ -139,6 +156,29 @@ def check_semantics(project: Project, problems: Problems) -> None:
                                 hint="types: int, float, decimal, numeric, string, bool, date, timestamp",
                             )
                         )
+
+
+def _check_incremental(node: str, incr, where: tuple, smap, problems: Problems) -> None:
+    from odibi.run.incremental import parse_lookback
+
+    if incr.mode == "rolling_window" and not incr.lookback:
+        problems.add(
+            ConfigError(
+                f"node '{node}' read: incremental mode rolling_window needs lookback",
+                location=smap.locate((*where, "mode")),
+                node=node,
+                hint="e.g. lookback: 3d",
+            )
+        )
+    if incr.lookback:
+        try:
+            parse_lookback(incr.lookback)
+        except ValueError as exc:
+            problems.add(
+                ConfigError(
+                    f"node '{node}' read: {exc}", location=smap.locate((*where, "lookback")), node=node
+                )
+            )
 
 
 def _check_path(project: Project, node: str, io, where: tuple, kind: str, problems: Problems) -> None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sqlglot import exp
+
 from odibi.compile.node import CompiledNode
 from odibi.compile.project import render_node
 from odibi.config.models import SafetyConfig
@@ -36,6 +38,7 @@ from odibi.formats.specs import read_back_options
 from odibi.plan.graph import PipelinePlan
 from odibi.run import locks
 from odibi.run.checks import run_checks
+from odibi.run.incremental import IncrementalState, filter_query, max_query
 from odibi.run.journal import AppendJournal, new_run_id
 from odibi.run.merge import MODES as MERGE_MODES
 from odibi.run.merge import check_keys, duplicate_keys_query, merge_query
@@ -61,6 +64,7 @@ class NodeResult:
     columns: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what a reader should know (e.g. an append skipped)
     lazy: bool = False  # fused into its consumers as a view: it ran inside them, never on its own
+    rows_read: int | None = None  # an incremental read: the rows it picked up this run
 
 
 @dataclass
@@ -98,12 +102,14 @@ def run_plan(
     redirect: Redirect | None = None,
     *,
     consume: bool = False,
+    full_refresh: bool = False,
 ) -> RunResult:
     """Execute the selected nodes on ``engine``.
 
     ``redirect`` (used by the portability check) maps every resolved read/write location elsewhere; such
     scratch runs keep no append journal.
     ``consume``: ``compiled`` serves this run only, so each node's tree is rendered without a copy.
+    ``full_refresh``: incremental reads ignore their marks (and record new ones).
     """
     started = time.perf_counter()
     run_id = new_run_id()
@@ -111,11 +117,15 @@ def run_plan(
     journal = _open_journal(project, run_id) if redirect is None else None
     conns = OpenConnections(project)
     ctx = _RunContext(project, engine, redirect, project.config.safety, journal, consume, conns)
+    ctx.full_refresh = full_refresh
+    ctx.incremental = IncrementalState(project.root) if redirect is None else None  # scratch runs: no marks
     results: list[NodeResult] = []
     try:
         conns.prepare(_used_connections(selection, compiled))  # secrets: once, in parallel, up front
         for pplan, names in selection:
-            results.extend(_run_pipeline(ctx, pplan, names, compiled, log))
+            ran = _run_pipeline(ctx, pplan, names, compiled, log)
+            results.extend(ran)
+            _record_marks(ctx, pplan.name, ran)
     finally:
         conns.close()
         if journal is not None:
@@ -140,6 +150,22 @@ class _RunContext:
     consume: bool
     conns: OpenConnections
     configured: set[str] = field(default_factory=set)  # remote connections the engine was given
+    full_refresh: bool = False
+    incremental: IncrementalState | None = None
+    marks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # to record if all went well
+
+
+def _record_marks(ctx: _RunContext, pipeline: str, ran: list[NodeResult]) -> None:
+    """Keep the incremental marks of a pipeline whose every node succeeded: if any failed, the next run
+    reads the same rows again (nothing is lost between a read and a write that did not happen)."""
+    pending = {key: mark for key, mark in ctx.marks.items() if key[0] == pipeline}
+    if ctx.incremental is None or not pending:
+        return
+    if all(r.status == "success" for r in ran):
+        for (pipe, node), mark in pending.items():
+            ctx.incremental.record(pipe, node, mark)
+    for key in pending:
+        ctx.marks.pop(key, None)
 
 
 def _used_connections(selection, compiled) -> list[str]:
@@ -244,8 +270,14 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
         # (on Spark each relation costs a SQL analysis and a temp view, ~35 ms)
         plain_read = cfg.read is not None and node.query is None and not node.deferred and not materialize
         if cfg.read is not None:
-            spec = _read_spec(ctx, cfg.read)
-            engine.register_read(node.name if plain_read else node.read_relation, spec)
+            target = node.name if plain_read else node.read_relation
+            if cfg.read.path is None:  # a table or a query of a SQL connection
+                _table_read(ctx, node, target, result)
+            elif cfg.read.incremental is None:
+                engine.register_read(target, _read_spec(ctx, cfg.read))
+            else:
+                spec = _read_spec(ctx, cfg.read)
+                _incremental_read(ctx, node, target, lambda name: engine.register_read(name, spec), result)
         stage = "transform"
         if not plain_read:
             _define(engine, node, materialize, ctx.consume)
@@ -261,7 +293,10 @@ def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = F
             result.quarantined = report.quarantined
         stage = "schema"
         result.columns = engine.columns(node.name)
-        if cfg.write is not None:
+        if cfg.write is not None and cfg.write.path is None:
+            stage = "write"
+            result.rows = _table_write(ctx, node, result)
+        elif cfg.write is not None:
             stage = "write"
             spec = _write_spec(ctx, cfg.write)
             with _target_lock(spec, ctx.safety):
@@ -316,6 +351,112 @@ def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult)
         return engine.write(relation, spec)
     finally:
         before_commit.reset(token)
+
+
+_UNSET: Any = object()
+
+
+def _incremental_read(
+    ctx: _RunContext, node: CompiledNode, target: str, register, result: NodeResult, mark: Any = _UNSET
+) -> None:
+    """Register the read (``register(name)``), keep only the rows past the node's mark under ``target``,
+    and note the new mark (recorded when the pipeline succeeds). A ``mark`` given by the caller means the
+    source already holds only the rows past it (the filter ran in the database)."""
+    engine, incr = ctx.engine, node.config.read.incremental
+    pushed_down = mark is not _UNSET
+    if not pushed_down:
+        mark = (
+            None
+            if ctx.full_refresh or ctx.incremental is None
+            else ctx.incremental.get(node.pipeline, node.name)
+        )
+    source = f"{target}__odibi_all"
+    register(source)
+    columns = engine.columns(source)
+    if incr.column not in columns:
+        raise NodeExecutionError(
+            f"incremental column '{incr.column}' is not a column of the read",
+            hint=f"columns: {', '.join(columns)}",
+        )
+    if mark is None or pushed_down:
+        engine.alias(target, source, materialize=True)
+    else:
+        sql = filter_query(source, incr, columns, mark).sql(dialect=engine.dialect)
+        engine.define(target, sql, materialize=True)
+    result.rows_read = engine.count(target)
+    newest = engine.scalar(max_query(target, incr.column).sql(dialect=engine.dialect))
+    if mark is not None:
+        since = f"past {mark['value']}"
+    else:
+        since = "everything (--full-refresh)" if ctx.full_refresh else "everything (first run)"
+    result.notes.append(f"incremental: read {result.rows_read} rows, {since}")
+    if newest is not None:
+        ctx.marks[(node.pipeline, node.name)] = {"value": str(newest), "type": columns[incr.column]}
+    elif mark is not None:
+        ctx.marks[(node.pipeline, node.name)] = mark  # nothing new: the mark stays
+
+
+def _sql_connection(ctx: _RunContext, name: str, what: str):
+    conn = ctx.conns.get(name)
+    if not getattr(conn, "tables", False):
+        raise NodeExecutionError(
+            f"{what} of a table or query needs a SQL connection; '{name}' is {conn.type}",
+            hint="use `path:` with file connections, `table:` / `query:` with type: sql",
+        )
+    return conn
+
+
+def _table_read(ctx: _RunContext, node: CompiledNode, target: str, result: NodeResult) -> None:
+    """A table or query of a SQL connection, fetched in bulk (Arrow) and handed to the engine; an
+    incremental read sends its filter to the database, so only new rows travel."""
+    from odibi.engines.arrow_frames import to_pandas
+
+    read = node.config.read
+    conn = _sql_connection(ctx, read.connection, "a read")
+    engine = ctx.engine
+
+    def fetch(name: str, query: str | None = None) -> None:
+        data = conn.read_arrow(table=read.table if query is None else None, query=query or read.query)
+        engine.from_pandas(name, to_pandas(data))
+
+    if read.incremental is None:
+        fetch(target)
+        return
+    mark = (
+        None if ctx.full_refresh or ctx.incremental is None else ctx.incremental.get(node.pipeline, node.name)
+    )
+    if mark is None:
+        _incremental_read(ctx, node, target, fetch, result)
+        return
+    inner = f"SELECT * FROM {conn.table_name(read.table)}" if read.table else read.query
+    test = filter_query("odibi_src", read.incremental, {read.incremental.column: mark["type"]}, mark)
+    condition = test.find(exp.Where).this.sql(dialect="postgres")
+    pushed = f"SELECT * FROM ({inner}) AS odibi_src WHERE {condition}"
+    _incremental_read(ctx, node, target, lambda name: fetch(name, pushed), result, mark=mark)
+
+
+def _table_write(ctx: _RunContext, node: CompiledNode, result: NodeResult) -> int:
+    """Write the node to a table of a SQL connection (COPY; upsert / append_once as one MERGE)."""
+    from odibi.engines.arrow_frames import to_arrow
+
+    write, engine = node.config.write, ctx.engine
+    conn = _sql_connection(ctx, write.connection, "a write")
+    mode, keys = str(write.mode), list(write.keys)
+    if mode in MERGE_MODES:
+        check_keys(mode, keys, engine.columns(node.name))
+        dupes = engine.scalar(duplicate_keys_query(node.name, keys).sql(dialect=engine.dialect))
+        if dupes:
+            raise NodeExecutionError(
+                f"{mode}: {dupes} key value(s) of ({', '.join(keys)}) occur more than once in the node's rows",
+                hint="deduplicate the rows first (e.g. the deduplicate operation)",
+            )
+    lock = WriteSpec(f"sql://{conn.name}/{write.table}", "sql", mode, root=str(ctx.project.root))
+    with _target_lock(lock, ctx.safety):
+        rows = conn.write_arrow(
+            to_arrow(engine.to_pandas(node.name)), table=write.table, mode=mode, keys=keys
+        )
+    result.written = f"{conn.name}:{conn.table_name(write.table)}"
+    return rows
 
 
 def _merge_write(ctx: _RunContext, relation: str, spec: WriteSpec) -> int | None:
