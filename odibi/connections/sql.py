@@ -7,8 +7,9 @@ with duckdb): typed Arrow, in parallel, no row-by-row fetch. Writes go through P
 - ``overwrite``: ``TRUNCATE`` + ``COPY`` (the table, its indexes and grants stay; readers see the old rows
   or the new ones), or ``CREATE TABLE`` + ``COPY`` when it does not exist;
 - ``append``: ``COPY``; ``error`` / ``ignore``: refuse or skip an existing table;
-- ``upsert`` / ``append_once``: ``COPY`` into a temporary table, then one ``MERGE`` on ``keys`` (NULL-safe),
-  or ``INSERT ... ON CONFLICT`` before PostgreSQL 15 (which then needs a unique index on the keys).
+- ``upsert`` / ``append_once``: ``COPY`` into a temporary table, then one ``MERGE`` on ``keys`` (plain
+  equality, so it hash-joins; NULL keys are refused), or ``INSERT ... ON CONFLICT`` before PostgreSQL 15
+  (which then needs a unique index on the keys).
 """
 
 from __future__ import annotations
@@ -216,7 +217,16 @@ class SqlDatabase:
     def _merge(self, cur, conn, target, cols, col_list, ddl, payload, mode, keys) -> None:
         cur.execute(f"CREATE TEMP TABLE odibi_batch ({ddl}) ON COMMIT DROP")
         self._copy(cur, "odibi_batch", col_list, payload)
-        match = " AND ".join(f"t.{_quote(k)} IS NOT DISTINCT FROM s.{_quote(k)}" for k in keys)
+        # plain equality, so PostgreSQL can hash-join the batch to the table (IS NOT DISTINCT FROM cannot
+        # be hashed: a nested loop, quadratic); keys are therefore required to be non-NULL
+        nulls = " OR ".join(f"{_quote(k)} IS NULL" for k in keys)
+        cur.execute(f"SELECT count(*) FROM odibi_batch WHERE {nulls}")
+        if cur.fetchone()[0]:
+            raise NodeExecutionError(
+                f"{mode} into a database table: key columns ({', '.join(keys)}) may not be NULL",
+                hint="filter or fill the NULL keys first",
+            )
+        match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in keys)
         values = ", ".join(f"s.{_quote(c)}" for c in cols)
         if conn.info.server_version >= 150000:
             sets = ", ".join(f"{_quote(c)} = s.{_quote(c)}" for c in cols if c not in keys)

@@ -164,3 +164,25 @@ def test_a_path_on_a_sql_connection_and_a_wrong_password_are_clear(database, tmp
     result = api.run_project(cfg)
     error = result.nodes[0].error or ""
     assert "connection 'db'" in error and "s3cretpassw0rd" not in error
+
+
+def test_null_keys_are_refused_for_a_database_upsert(database, tmp_path):
+    server, name = database
+    server.execute("CREATE TABLE withnull (k BIGINT, v TEXT)", name)
+    cfg = tmp_path / "odibi.yaml"
+    cfg.write_text(
+        textwrap.dedent(f"""
+        project: t
+        connections: {{db: {{type: sql, url: "{server.url(name)}"}}}}
+        pipelines:
+          - pipeline: p
+            nodes:
+              - name: o
+                read: {{connection: db, query: "SELECT CAST(NULL AS BIGINT) AS k, 'x' AS v"}}
+                write: {{connection: db, table: withnull, mode: upsert, keys: [k]}}
+        """).lstrip()
+    )
+    server.execute("INSERT INTO withnull VALUES (1, 'a')", name)
+    result = api.run_project(cfg)
+    assert "may not be NULL" in (result.nodes[0].error or "")
+    assert server.execute("SELECT count(*) FROM withnull", name) == [(1,)]
