@@ -223,6 +223,11 @@ class DuckDBEngine:
         """The relation as an Ibis table expression."""
         return self.ibis.table(relation)
 
+    def to_arrow(self, relation: str):
+        """The relation as a pyarrow Table (database loads: no pandas round trip)."""
+        result = self.con.execute(f"SELECT * FROM {quote_ident(relation)}").arrow()
+        return result.read_all() if hasattr(result, "read_all") else result
+
     def to_pandas(self, relation: str):
         """The relation as a pandas DataFrame (for pandas function steps), typed as the pandas engine
         types its frames (dates stay dates, integers with NULLs stay integers)."""
@@ -281,9 +286,7 @@ class DuckDBEngine:
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
         if spec.format == "delta":
-            result = self.con.execute(f"SELECT * FROM {quote_ident(relation)}")
-            data = result.arrow()
-            return delta.write_table(data.read_all() if hasattr(data, "read_all") else data, spec)[0]
+            return delta.write_table(self.to_arrow(relation), spec)[0]
         staged = stage(spec)
         if staged.skip:
             return None

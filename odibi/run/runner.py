@@ -452,9 +452,9 @@ def _table_write(ctx: _RunContext, node: CompiledNode, result: NodeResult) -> in
             )
     lock = WriteSpec(f"sql://{conn.name}/{write.table}", "sql", mode, root=str(ctx.project.root))
     with _target_lock(lock, ctx.safety):
-        rows = conn.write_arrow(
-            to_arrow(engine.to_pandas(node.name)), table=write.table, mode=mode, keys=keys
-        )
+        arrow = getattr(engine, "to_arrow", None)  # an engine holding Arrow data hands it over as it is
+        data = arrow(node.name) if arrow is not None else to_arrow(engine.to_pandas(node.name))
+        rows = conn.write_arrow(data, table=write.table, mode=mode, keys=keys)
     result.written = f"{conn.name}:{conn.table_name(write.table)}"
     return rows
 

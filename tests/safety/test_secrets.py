@@ -290,7 +290,7 @@ pipelines:
             - "SELECT CAST({CANARY2_SQL} AS INT) AS x FROM ok"
         validation: {{not_empty: true}}
       - name: from_db
-        read: {{connection: db, path: sales.csv}}
+        read: {{connection: db, table: sales}}
         write: {{connection: local, path: out/db.csv}}
 """
 
