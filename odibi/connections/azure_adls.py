@@ -126,20 +126,22 @@ class AdlsContainer(ObjectStore):
         super().__init__(name, config.type, config.container, config.path_prefix, project_root)
         self.config = config
         self._fetched_key: str | None = None
-        if config.auth_mode == "direct_key" and looks_like_production():
-            log.warning(
-                "connection '%s' uses auth_mode direct_key in what looks like production; "
-                "prefer key_vault or managed_identity",
-                name,
-            )
+        self._warned = False
         if config.connection_string is not None:
             key = _parse_connection_string(config.connection_string.get_secret_value()).get("AccountKey")
             secrets.register(key)
 
     # -- secrets -------------------------------------------------------------------------------------
     def prepare(self, timeout: float = 30.0) -> None:
-        """Fetch the account key from Key Vault (once per run)."""
+        """Before a run: fetch the account key from Key Vault (once), warn about a direct key in production."""
         c = self.config
+        if c.auth_mode == "direct_key" and looks_like_production() and not self._warned:
+            self._warned = True
+            log.warning(
+                "connection '%s' uses auth_mode direct_key in what looks like production; "
+                "prefer key_vault or managed_identity",
+                self.name,
+            )
         if c.auth_mode != "key_vault" or self._fetched_key is not None:
             return
         assert c.key_vault_name and c.secret_name

@@ -229,7 +229,11 @@ def _sweep_staging(project: Project) -> None:
     project's own, where remote connections stage)."""
     roots = {str(project.root)}
     for name, conn in project.config.connections.items():
-        root = getattr(conn.open(name, project.root), "root", None)
+        try:
+            opened = conn.open(name, project.root)
+        except OdibiError:
+            continue  # its nodes fail with the reason when they use it
+        root = None if opened.remote else getattr(opened, "root", None)
         if isinstance(root, Path):
             roots.add(str(root))
     for root in roots:

@@ -250,10 +250,12 @@ def test_direct_key_is_warned_about_where_the_environment_looks_like_production(
     for var in ("ODIBI_ENV", "ENVIRONMENT", "ENV"):
         monkeypatch.delenv(var, raising=False)
     with caplog.at_level("WARNING", logger="odibi.connections"):
-        config.open("c", tmp_path)
+        config.open("c", tmp_path).prepare()
     assert not caplog.records
     monkeypatch.setenv("ODIBI_ENV", "production")
     with caplog.at_level("WARNING", logger="odibi.connections"):
-        config.open("c", tmp_path)
-    assert "direct_key" in caplog.text and "prefer key_vault" in caplog.text
+        opened = config.open("c", tmp_path)
+        opened.prepare()
+        opened.prepare()  # once per run, however often asked
+    assert "direct_key" in caplog.text and "prefer key_vault" in caplog.text and len(caplog.records) == 1
     assert "a2V5a2V5a2V5a2V5" not in caplog.text
