@@ -256,10 +256,18 @@ def _release(session) -> None:
         from pyspark.sql.connect.client.retries import DefaultPolicy
 
         session.client.set_retry_policies([DefaultPolicy(max_retries=1, max_backoff=500)])
+    # Not session.stop(): its client.close() shuts down pyspark's process-wide pool of "release execution"
+    # calls (ExecutePlanResponseReattachableIterator.shutdown), which the other Connect sessions of this
+    # process share; a query of the session that replaces this one then failed with "cannot schedule new
+    # futures after shutdown", or hung (seen in CI, pyspark 4.0.5). Release this session, close its channel.
+    client = session.client
     with contextlib.suppress(Exception), warnings.catch_warnings():
         # pyspark 4.0 reports a failed release through the deprecated logger.warn
         warnings.simplefilter("ignore", DeprecationWarning)
-        session.stop()
+        client.release_session()
+    with contextlib.suppress(Exception):
+        client._channel.close()
+        client._closed = True
 
 
 def _apply_conf(session, url: str, conf: dict[str, Any] | None) -> None:
