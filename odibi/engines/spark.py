@@ -39,6 +39,7 @@ from odibi.engines.base import Capability, ReadSpec, WriteSpec
 from odibi.engines.spark_session import (
     _alive,
     _apply_conf,
+    _release,
     _require_pyspark,
     build_remote_session,
     build_session,
@@ -677,7 +678,10 @@ class SparkEngine:
         self._cached.clear()
         if self._owned:
             with contextlib.suppress(Exception):
-                self.spark.stop()
+                if is_connect(self.spark):
+                    _release(self.spark)  # not stop(): it shuts pyspark's pool every Connect session shares
+                else:
+                    self.spark.stop()
 
 
 # Python's codec names → the charsets Spark's text readers accept
