@@ -38,14 +38,14 @@ class AppendJournal:
         self.folder = project_root / JOURNAL
         self.run_id = run_id
         self.path = self.folder / f"{run_id}.jsonl"
-        self._own = locks.acquire(self.folder / f"{run_id}.lock", timeout=0)
+        self._own = locks.create_locked(self.folder / f"{run_id}.lock")  # never seen unlocked by an heir
         self._inherited: list[tuple[Path, locks.HeldLock]] = []
         self.entries: list[dict[str, Any]] = []  # from dead runs
         for lock_file in sorted(self.folder.glob("*.lock")):
             if lock_file.name == f"{run_id}.lock":
                 continue
             try:
-                held = locks.acquire(lock_file, timeout=0)
+                held = locks.acquire(lock_file, timeout=0, create=False)
             except (locks.LockBusy, OSError):
                 continue  # a run that is alive
             journal = lock_file.with_suffix(".jsonl")

@@ -48,17 +48,23 @@ class HeldLock:
         self.release()
 
 
-def acquire(path: Path, *, timeout: float | None = None, poll: float = 0.05) -> HeldLock:
-    """Lock ``path`` (created when missing). ``timeout=0`` fails at once, ``None`` waits for ever;
-    :class:`LockBusy` when the wait runs out.
+def acquire(
+    path: Path, *, timeout: float | None = None, poll: float = 0.05, create: bool = True
+) -> HeldLock:
+    """Lock ``path`` (created when missing, unless ``create=False``: then FileNotFoundError).
+    ``timeout=0`` fails at once, ``None`` waits for ever; :class:`LockBusy` when the wait runs out.
+
+    Judging another process's lock file (is its owner dead?) uses ``create=False``: the owner may have
+    just ended and removed it, and recreating it would make a lock of nothing.
 
     A sweeper may unlink a lock file between our ``open`` and our ``flock``; the inode check retries
     with the file that is at ``path`` now, so two processes never both think they hold it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
         try:
             _flock(fd, deadline, poll)
         except BaseException:
@@ -71,6 +77,28 @@ def acquire(path: Path, *, timeout: float | None = None, poll: float = 0.05) -> 
         if same:
             return HeldLock(path, fd)
         os.close(fd)
+
+
+def create_locked(path: Path) -> HeldLock:
+    """A new lock file at ``path``, locked before its name appears.
+
+    A lock file made with :func:`acquire` exists, unlocked, between its ``open`` and its ``flock``; a
+    sweeper or an heir scanning the folder in that instant would take it for a dead owner's. This one is
+    made and locked under a private name, then renamed into place (``path`` must be unique: a run id, a
+    random folder name).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.new"  # matches no sweep or glob
+    fd = os.open(scratch, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(scratch, path)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(scratch)
+        raise
+    return HeldLock(path, fd)
 
 
 def _flock(fd: int, deadline: float | None, poll: float) -> None:
@@ -90,7 +118,7 @@ def owned_dir(parent: Path, prefix: str) -> tuple[Path, HeldLock]:
     """A new folder ``parent/<prefix><id>`` with its lock ``<folder>.lock`` held by this process."""
     parent.mkdir(parents=True, exist_ok=True)
     name = f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    lock = acquire(parent / (name + LOCK_SUFFIX), timeout=0)
+    lock = create_locked(parent / (name + LOCK_SUFFIX))
     folder = parent / name
     folder.mkdir()
     return folder, lock
@@ -121,7 +149,7 @@ def sweep(parent: Path, prefix: str = "", *, orphan_age_s: float = 3600.0) -> li
         if name.endswith(LOCK_SUFFIX):
             folder = name[: -len(LOCK_SUFFIX)]
             try:
-                held = acquire(parent / name, timeout=0)
+                held = acquire(parent / name, timeout=0, create=False)
             except (LockBusy, OSError):
                 continue  # alive (or not ours to judge)
             shutil.rmtree(parent / folder, ignore_errors=True)
