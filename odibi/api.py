@@ -156,16 +156,31 @@ def run_project(
     node: str | None = None,
     on_node=None,
     full_refresh: bool = False,
+    workers: int | None = None,
+    on_error: str | None = None,
+    resume: bool = False,
+    listener=None,
+    debug: bool = False,
 ):
     """Validate, then run the selected nodes; returns a :class:`odibi.run.runner.RunResult`.
 
-    ``full_refresh``: incremental reads read everything (and record new marks)."""
+    ``full_refresh``: incremental reads read everything (and record new marks). ``workers``: nodes at
+    once (default: the project's, else the engine's). ``on_error``: ``fail_fast`` | ``continue`` for
+    nodes that do not set their own. ``resume``: run again only what failed, was skipped or did not
+    finish in the project's last run, and what depends on it (a result with no nodes: nothing to do).
+    ``on_node(result)`` as each node ends; ``listener(event, fields)`` follows every event (progress).
+    ``debug``: failures keep their traceback."""
     from odibi.engines import registry
-    from odibi.run.runner import run_plan
+    from odibi.run.runner import RunResult, run_plan
 
     valid = validate(config, pipeline=pipeline, node=node, engine=engine)
     name = engine or valid.engine
     registry.spec(name)
+    selection, plan = valid.selection, None
+    if resume:
+        plan, selection = resume_plan(valid)
+        if not selection:
+            return RunResult(valid.project.config.project, name, [], 0.0, resumed_from=plan.from_run)
     eng = registry.create(name, **valid.project.config.options_for(name))
     log = None if on_node is None else (lambda result: on_node(_masked(result)))
     try:
@@ -173,15 +188,76 @@ def run_project(
             run_plan(
                 valid.project,
                 eng,
-                valid.selection,
+                selection,
                 valid.compiled,
                 log=log,
                 consume=True,
                 full_refresh=full_refresh,
+                workers=workers,
+                on_error=on_error,
+                resume=plan,
+                listener=listener,
+                debug=debug,
             )
         )
     finally:
         eng.close()
+
+
+def resume_plan(valid: ValidProject):
+    """What ``--resume`` runs: the nodes of the project's last run that did not succeed (failed, skipped,
+    not run, or never finished because the run died) and their downstream, plus the upstream they need,
+    recomputed without writing. Returns ``(Resume, selection)``; an empty selection: nothing to do."""
+    from odibi.errors import UsageError
+    from odibi.run.runner import Resume
+    from odibi.run.state import RunStateStore
+
+    project = valid.project
+    store = RunStateStore(project.root)
+    try:
+        last = store.last_run(project.config.project)
+    finally:
+        store.close()
+    if last is None:
+        raise UsageError(
+            f"no earlier run of project '{project.config.project}' to resume",
+            hint="run without --resume (runs are recorded in .odibi/state.db beside the project)",
+        )
+    if last.status == "running":
+        raise UsageError(
+            f"run {last.run_id} of this project is still running",
+            hint="wait for it to end (odibi runs lists it), then resume",
+        )
+    selected = {(p.name, n) for p, names in valid.selection for n in names}
+    # a node the last run only recomputed (to feed resumed nodes) had its write done earlier still: it is
+    # computed again where it is needed, never written again (an append would land twice)
+    done = {(n.pipeline, n.node) for n in last.nodes if n.status == "success" or n.action == "recomputed"}
+    todo = {tuple(k) for k in last.planned if tuple(k) not in done} & selected
+    consumers: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for pplan, _ in valid.selection:
+        for name, users in pplan.consumers().items():
+            consumers[(pplan.name, name)] = [(pplan.name, u) for u in users]
+    rerun, stack = set(), list(todo)
+    while stack:  # and everything downstream of them
+        key = stack.pop()
+        if key in rerun or key not in selected:
+            continue
+        rerun.add(key)
+        stack.extend(consumers.get(key, []))
+    recompute, stack = set(), [k for k in rerun]
+    from odibi.run.node_exec import inputs
+
+    while stack:  # the upstream they read, done by the earlier run: computed again, not written
+        pipe, name = stack.pop()
+        for dep in inputs(valid.compiled[(pipe, name)]):
+            key = (pipe, dep)
+            if key not in rerun and key not in recompute and key in selected:
+                recompute.add(key)
+                stack.append(key)
+    wanted = rerun | recompute
+    selection = [(pplan, [n for n in names if (pplan.name, n) in wanted]) for pplan, names in valid.selection]
+    selection = [(pplan, names) for pplan, names in selection if names]
+    return Resume(last.run_id, rerun, recompute), selection
 
 
 def _masked(result):

@@ -137,6 +137,13 @@ class NodeExecutionError(OdibiError):
     kind = "node"
 
 
+class TransientError(NodeExecutionError):
+    """A fault that may pass if the node runs again (a store throttling, a network hiccup): connections
+    raise it for their own "try again" answers, and the runner retries it (``retry:``)."""
+
+    kind = "transient"
+
+
 class ValidationFailed(NodeExecutionError):
     """A data-quality check of a node failed."""
 

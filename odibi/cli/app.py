@@ -160,7 +160,13 @@ def run(
             "imports the project's transform_modules (executing their code) and peeks at input headers.",
         ),
     ] = False,
-    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG | INFO | WARNING | ERROR")] = "WARNING",
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="DEBUG | INFO | WARNING | ERROR (default: the project's logging.level, else WARNING).",
+        ),
+    ] = None,
     compare: Annotated[
         str | None,
         typer.Option(
@@ -182,20 +188,44 @@ def run(
             help="Incremental reads read everything (their marks are ignored, then renewed).",
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Nodes run at once (default: the project's workers:, else the engine's).",
+        ),
+    ] = None,
+    on_error: Annotated[
+        str | None,
+        typer.Option(
+            "--on-error",
+            help="fail_fast: stop at the first failure; continue: skip only the failed node's downstream "
+            "(default: the project's on_error, else continue). A node's own on_error wins.",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Run again only what failed, was skipped or did not finish in the project's last run, "
+            "and what depends on it.",
+        ),
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="text | json (the run record on stdout).")] = "text",
 ) -> None:
     """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
     from odibi import api
     from odibi.cli.summary import print_comparison, print_plan, print_summary
 
-    level = getattr(logging, log_level.upper(), None)
-    if not isinstance(level, int):
+    if log_level is not None and not isinstance(getattr(logging, log_level.upper(), None), int):
         _fail(_usage(f"unknown log level '{log_level}' (DEBUG, INFO, WARNING, ERROR)"))
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    from odibi.secrets import MaskingFilter
-
-    for handler in logging.getLogger().handlers:  # main() masks every handler; this covers app() callers
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
+    if on_error is not None and on_error not in ("fail_fast", "continue"):
+        _fail(_usage(f"unknown --on-error '{on_error}' (fail_fast, continue)"))
+    if fmt not in ("text", "json"):
+        _fail(_usage(f"unknown --format '{fmt}' (text, json)"))
+    _configure_logging(log_level, None)
     if dry_run:
         valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node))
         if engine:
@@ -211,15 +241,73 @@ def run(
         comparison = _guard(lambda: api.compare_engines(config, engines, pipeline=pipeline, node=node))
         print_comparison(comparison)
         raise typer.Exit(0 if comparison.ok else 1)
-    result = _guard(
-        lambda: api.run_project(
-            config, engine=engine, pipeline=pipeline, node=node, full_refresh=full_refresh
+    from odibi.cli.progress import RunProgress
+    from odibi.config.project import load_project
+
+    project = _guard(lambda: load_project(config))
+    _configure_logging(log_level, project.config.logging)
+    with RunProgress(live=False if fmt == "json" and not sys.stderr.isatty() else None) as progress:
+        result = _guard(
+            lambda: api.run_project(
+                project,
+                engine=engine,
+                pipeline=pipeline,
+                node=node,
+                full_refresh=full_refresh,
+                workers=workers,
+                on_error=on_error,
+                resume=resume,
+                listener=progress,
+                debug=_state["debug"],
+            )
         )
-    )
-    print_summary(result, all_nodes=all_nodes)
+    if fmt == "json":
+        import json
+
+        from odibi.secrets import mask
+
+        typer.echo(mask(json.dumps(result.to_dict(), indent=2, default=str)))
+    elif resume and not result.nodes:
+        typer.echo(f"nothing to resume: the last run of {result.project} ({result.resumed_from}) succeeded")
+    else:
+        print_summary(result, all_nodes=all_nodes)
     # an in-process engine is closed by now; others (Spark: a JVM, scratch folders) exit normally
     _state["exit_now"] = result.in_process
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _configure_logging(flag: str | None, config) -> None:
+    """The run's logging: ``--log-level`` wins over the project's ``logging.level``; WARNING when neither
+    says (quiet: retries and failures only). ``logging.structured`` prints JSON lines."""
+    from odibi.run.events import configure
+
+    level_name = flag or (config.level if config is not None else "WARNING")
+    level = getattr(logging, level_name.upper())
+    structured = bool(config is not None and config.structured)
+    metadata = dict(config.metadata) if config is not None else {}
+    configure(level, structured=structured, metadata=metadata)
+    # other libraries' records: their warnings only (DEBUG from py4j or urllib3 would drown odibi's)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+@app.command()
+def runs(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="The project's YAML file (or its folder; default: odibi.yaml here)."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Runs to list (newest first).")] = 20,
+    run_id: Annotated[str | None, typer.Option("--run", help="Show one run's nodes.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+) -> None:
+    """List the project's recent runs (from its run state), or one run's nodes."""
+    from odibi.cli.runs import runs_command
+
+    if fmt not in ("text", "json"):
+        _fail(_usage(f"unknown --format '{fmt}' (text, json)"))
+    raise typer.Exit(_guard(lambda: runs_command(config, limit, run_id, fmt)))
 
 
 @app.command()
@@ -274,7 +362,7 @@ def list_(
 
 
 # Commands that only read files and print: no engine, session, temporary file or atexit hook to clean up.
-_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list"})
+_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list", "runs"})
 
 
 def main() -> None:

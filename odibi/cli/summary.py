@@ -74,6 +74,16 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
     table.add_column("detail", overflow="fold")
     for n in nodes:
         detail = n.error or (f"wrote {_short(n.written)}" if n.written else "")
+        failure = getattr(n, "failure", None)
+        if failure:  # where it is in the YAML, and why it was (or was not) tried again
+            if failure.get("location"):
+                detail += f" (at {failure['location']})"
+            if n.attempts > 1 or failure.get("retryable"):
+                detail += (
+                    f" [{n.attempts} attempt{'s' if n.attempts != 1 else ''}: {failure['retry_reason']}]"
+                )
+            if failure.get("traceback"):
+                detail += "\n" + failure["traceback"]
         detail = mask("; ".join([detail, *n.notes]) if detail else "; ".join(n.notes))
         # a node that was neither materialized nor written stays a lazy view fused into its consumers;
         # counting it would run it again, so we say so instead
@@ -92,9 +102,10 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
     }
     verdict = "[green]ok[/]" if result.ok else "[bold red]failed[/]"
     not_run = f", {counts['not_run']} not run" if counts["not_run"] else ""
+    run = f" (run {result.run_id}" + (f", resuming {result.resumed_from})" if result.resumed_from else ")")
     console.print(
         f"{verdict}: {counts['success']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped"
-        f"{not_run} in {result.duration_s:.2f}s"
+        f"{not_run} in {result.duration_s:.2f}s" + (run if result.run_id else "")
     )
 
 

@@ -406,6 +406,12 @@ class NodeConfig(OdibiModel):
     validation: ValidationConfig | None = Field(None, description="Data-quality checks.")
     write: WriteConfig | None = Field(None, description="Where the result goes.")
     cache: bool = Field(False, description="Hint that the result is reused: odibi may materialize it.")
+    retry: RetryConfig | None = Field(None, description="Retries of this node (overrides the project's).")
+    on_error: Literal["fail_fast", "continue"] | None = Field(
+        None,
+        description="When this node fails: fail_fast stops the run (nodes not started are skipped); "
+        "continue skips only its downstream. Default: the run's (--on-error, else the project's).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -458,11 +464,23 @@ class StoryConfig(OdibiModel):
 
 
 class RetryConfig(OdibiModel):
-    """Retries of failing nodes."""
+    """Retries of nodes that hit a transient fault (I/O, network, throttling). Config, SQL, type and
+    data-quality errors are never retried: running them again gives the same answer."""
 
-    enabled: bool = Field(True, description="Retry failing nodes.")
-    max_attempts: int = Field(3, ge=1, description="Attempts in all, the first included.")
-    backoff: Literal["exponential", "linear", "constant"] = Field("exponential", description="Backoff shape.")
+    enabled: bool = Field(True, description="Retry nodes that hit a transient fault.")
+    max_attempts: int = Field(3, ge=1, le=100, description="Attempts in all, the first included.")
+    backoff: Literal["exponential", "linear", "constant"] = Field(
+        "exponential",
+        description="Wait before attempt n+1: exponential delay*2^(n-1), linear delay*n, constant delay.",
+    )
+    delay: float = Field(1.0, ge=0, description="Seconds: the first wait (and the unit of the backoff).")
+    max_delay: float = Field(60.0, ge=0, description="Seconds: no wait is longer than this (before jitter).")
+    jitter: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds: up to this much is added at random to each wait (runs side by side "
+        "do not retry in lock-step).",
+    )
 
 
 class LoggingConfig(OdibiModel):
@@ -530,6 +548,18 @@ class ProjectConfig(OdibiModel):
     story: StoryConfig | None = Field(None, description="Run reports.")
     retry: RetryConfig | None = Field(None, description="Retries.")
     logging: LoggingConfig | None = Field(None, description="Logging.")
+    on_error: Literal["fail_fast", "continue"] = Field(
+        "continue",
+        description="When a node fails: continue skips only its downstream (ODIBI v1's behaviour); "
+        "fail_fast stops the run, and nodes not yet started are skipped.",
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Nodes run at once (independent nodes of a pipeline). Default: the engine's "
+        "(duckdb, spark: 4; pandas: 1).",
+    )
     safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Data-safety guards and opt-outs.")
     pipelines: list[PipelineConfig] = Field(description="Pipelines, run in list order.", min_length=1)
 

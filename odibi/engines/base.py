@@ -31,6 +31,9 @@ class Capability(str, Enum):
     # nothing of the engine outlives close() (no JVM, server session or scratch folder), so the CLI may
     # end the process at once instead of tearing the interpreter down
     IN_PROCESS = "in_process"
+    # several threads may define and query distinct relations at once (each sees the relations the others
+    # defined); the runner serializes every call to an engine without it
+    CONCURRENT = "concurrent"
 
 
 @runtime_checkable

@@ -1,6 +1,6 @@
-"""The DuckDB engine (the embedded default): nodes are DuckDB views or temp tables, reached through Ibis.
+"""The DuckDB engine (the embedded default): nodes are DuckDB views or tables, reached through Ibis.
 
-Nodes stay lazy (views) so a chain of nodes fuses into one DuckDB plan; a node is materialized as a temp
+Nodes stay lazy (views) so a chain of nodes fuses into one DuckDB plan; a node is materialized as a
 table only when it is reused, cached, validated or written. CSV and JSON reads are materialized once
 (re-parsing text is the expensive part); parquet reads stay views (DuckDB pushes projections and filters
 into the scan). DuckDB docs: https://duckdb.org/docs/data/csv/overview, https://duckdb.org/docs/sql/statements/copy
@@ -8,6 +8,7 @@ into the scan). DuckDB docs: https://duckdb.org/docs/data/csv/overview, https://
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,19 @@ def logical_type(dtype: Any) -> str:
     return str(dtype)
 
 
+def _session(con: duckdb.DuckDBPyConnection) -> None:
+    """The settings DuckDB keeps per connection (a cursor starts with the defaults again)."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET python_enable_replacements = false")  # as Ibis sets it: no variable scans
+
+
+def _ibis_backend(con: duckdb.DuckDBPyConnection):
+    """Ibis' DuckDB backend over ``con``."""
+    import ibis  # ~0.2 s of CPU to import: only when a run needs it (schemas of unusual types, samples)
+
+    return ibis.duckdb.from_connection(con)
+
+
 # DuckDB type → logical type, as logical_type() names the Ibis dtype (TIMESTAMP WITH TIME ZONE is "timestamp")
 _LOGICAL_PLAIN = {
     "TINYINT": "int", "SMALLINT": "int", "INTEGER": "int", "BIGINT": "int",
@@ -79,12 +93,25 @@ _LOGICAL_PLAIN = {
 
 
 class DuckDBEngine:
-    """Runs nodes in one in-memory DuckDB database per run."""
+    """Runs nodes in one in-memory DuckDB database per run.
+
+    Several threads may use one engine at once (``Capability.CONCURRENT``): each thread other than the one
+    that made the engine works through a cursor of its own (a DuckDB connection is not safe to share
+    between threads; a cursor is another connection to the same database), and relations are ordinary
+    views and tables of the engine's private database, so every thread sees what the others defined.
+    DuckDB runs their queries in parallel (it releases the GIL while it executes).
+    """
 
     name = "duckdb"
     dialect = "duckdb"
     capabilities = frozenset(
-        {Capability.ATOMIC_OVERWRITE, Capability.APPEND, Capability.LOCAL_PANDAS, Capability.IN_PROCESS}
+        {
+            Capability.ATOMIC_OVERWRITE,
+            Capability.APPEND,
+            Capability.LOCAL_PANDAS,
+            Capability.IN_PROCESS,
+            Capability.CONCURRENT,
+        }
     )
     # DuckDB's filter pushdown grows exponentially with the nesting of views that filter over window
     # functions (16 such views: seconds; 22: a minute); the runner materializes a node that would sit on
@@ -104,25 +131,42 @@ class DuckDBEngine:
         # DuckDB writes extensions and spill files under the home directory by default; keep them ours.
         config.setdefault("extension_directory", f"{self._tmp}/extensions")
         config.setdefault("temp_directory", f"{self._tmp}/spill")
-        # a plain DuckDB connection; the Ibis backend over it is made on first use (it costs ~10 ms and
-        # a run that only reads, queries and writes never needs it)
-        self.con = duckdb.connect(config=config)
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET python_enable_replacements = false")  # as Ibis sets it: no variable scans
+        # a plain DuckDB connection, for the thread that made the engine; the Ibis backend over it is made
+        # on first use (it costs ~10 ms and a run that only reads, queries and writes never needs it)
+        self._con = duckdb.connect(config=config)
+        _session(self._con)
         self._ibis = None
+        self._owner = threading.get_ident()
+        self._local = threading.local()  # another thread's cursor and Ibis backend (made on first use)
         self._kinds: dict[str, str] = {}  # relation → VIEW | TABLE (what this engine created)
         self._described: dict[str, list[tuple[str, str]]] = {}  # relation → (column, DuckDB type), as defined
         self._counts: dict[str, int] = {}  # table → rows, as created
         self._bad_lines: dict[str, int] = {}  # read relation → malformed rows skipped (on_bad_lines: skip)
 
     @property
-    def ibis(self):
-        """Ibis' DuckDB backend over this engine's connection."""
-        if self._ibis is None:
-            import ibis  # ~0.2 s of CPU to import: only when a run needs it (schemas of unusual types, samples)
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection to the engine's database: the engine's own for the thread that made
+        the engine, a cursor of it (made on first use, with the same session settings) for any other."""
+        if threading.get_ident() == self._owner:
+            return self._con
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._con.cursor()  # raises once the engine is closed
+            _session(con)
+            self._local.con = con
+        return con
 
-            self._ibis = ibis.duckdb.from_connection(self.con)
-        return self._ibis
+    @property
+    def ibis(self):
+        """Ibis' DuckDB backend over this thread's connection (a backend is not shared between threads)."""
+        if threading.get_ident() == self._owner:
+            if self._ibis is None:
+                self._ibis = _ibis_backend(self._con)
+            return self._ibis
+        backend = getattr(self._local, "ibis", None)
+        if backend is None:
+            backend = self._local.ibis = _ibis_backend(self.con)
+        return backend
 
     # -- reads -----------------------------------------------------------------------------------
     def read_sql(self, spec: ReadSpec) -> str:
@@ -147,35 +191,35 @@ class DuckDBEngine:
         else:
             source = self.read_sql(spec)
         kind = "VIEW" if spec.format == "parquet" else "TABLE"
-        self._drop(relation)
+        con = self.con
+        self._drop(relation, con)
         try:
-            self.con.execute(f"CREATE TEMP {kind} {quote_ident(relation)} AS SELECT * FROM {source}")
+            con.execute(f"CREATE {kind} {quote_ident(relation)} AS SELECT * FROM {source}")
             self._kinds[relation] = kind
-            self._bad_lines[relation] = self._skipped(spec, rejects) if rejects else 0
+            self._bad_lines[relation] = self._skipped(con, spec, rejects) if rejects else 0
         except duckdb.Error as exc:
-            raise read_error(spec, exc, self.con) from None
+            raise read_error(spec, exc, con) from None
         finally:
-            if rejects:
-                _drop_rejects(self.con, *rejects)
+            if rejects:  # DuckDB's rejects tables are temporary: this connection's own
+                _drop_rejects(con, *rejects)
 
     def _register_arrow(self, relation: str, data) -> None:
         """A table of Arrow data (a Delta read) copied into DuckDB under ``relation``."""
-        self._drop(relation)
+        con = self.con
+        self._drop(relation, con)
         scratch = f"__odibi_arrow_{relation}"
-        self.con.register(scratch, data)
+        con.register(scratch, data)  # a scan registered on this thread's connection, for this statement
         try:
-            self.con.execute(
-                f"CREATE TEMP TABLE {quote_ident(relation)} AS SELECT * FROM {quote_ident(scratch)}"
-            )
+            con.execute(f"CREATE TABLE {quote_ident(relation)} AS SELECT * FROM {quote_ident(scratch)}")
         finally:
-            self.con.unregister(scratch)
+            con.unregister(scratch)
         self._kinds[relation] = "TABLE"
         self._bad_lines[relation] = 0
 
-    def _skipped(self, spec: ReadSpec, rejects: tuple[str, str]) -> int:
+    def _skipped(self, con, spec: ReadSpec, rejects: tuple[str, str]) -> int:
         """Rows ``on_bad_lines: skip`` dropped; an unterminated quote or a file in another encoding is an
         error all the same (skipping would drop the rest of the file, or every row)."""
-        found, count = _rejects(self.con, *rejects, spec.uri, None)
+        found, count = _rejects(con, *rejects, spec.uri, None)
         fatal = next((bad for bad in found if bad.kind in ("quote", "encoding")), None)
         if fatal is not None:
             raise malformed.error(fatal)
@@ -188,36 +232,38 @@ class DuckDBEngine:
 
     # -- relational work -------------------------------------------------------------------------
     def define(self, relation: str, sql: str, *, materialize: bool) -> None:
-        self._drop(relation)
+        con = self.con
+        self._drop(relation, con)
         name = quote_ident(relation)
         if materialize:
             # a table: create it, then read its types from the catalog (binding its query a second time
             # for DESCRIBE costs as much as a small table) and narrow HUGEINT columns in place
-            (count,) = self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}").fetchone()
+            (count,) = con.execute(f"CREATE TABLE {name} AS {sql}").fetchone()
             self._kinds[relation] = "TABLE"
-            described = [(c, str(t)) for c, t, *_ in self.con.execute(f"DESCRIBE {name}").fetchall()]
+            described = [(c, str(t)) for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()]
             for i, (column, typ) in enumerate(described):
                 if typ.upper() in ("HUGEINT", "UHUGEINT"):
-                    self.con.execute(f"ALTER TABLE {name} ALTER {quote_ident(column)} TYPE BIGINT")
+                    con.execute(f"ALTER TABLE {name} ALTER {quote_ident(column)} TYPE BIGINT")
                     described[i] = (column, "BIGINT")
             self._counts[relation] = int(count)
         else:
             described = []
-            self.con.execute(f"CREATE TEMP VIEW {name} AS {narrow_hugeint(self.con, sql, described)}")
+            con.execute(f"CREATE VIEW {name} AS {narrow_hugeint(con, sql, described)}")
             self._kinds[relation] = "VIEW"
         self._described[relation] = described  # DESCRIBE binds the whole view stack: once is enough
 
     def alias(self, relation: str, source: str, *, materialize: bool) -> None:
         self.define(relation, f"SELECT * FROM {quote_ident(source)}", materialize=materialize)
 
-    def _drop(self, relation: str) -> None:
+    def _drop(self, relation: str, con: duckdb.DuckDBPyConnection) -> None:
         # only this engine creates relations in its private database, so it knows their kinds (asking
-        # information_schema costs ~30 ms a call: it binds every view)
+        # information_schema costs ~30 ms a call: it binds every view). Each relation is one thread's:
+        # these per-key dict operations need no lock.
         kind = self._kinds.pop(relation, None)
         self._described.pop(relation, None)
         self._counts.pop(relation, None)
         if kind is not None:
-            self.con.execute(f"DROP {kind} IF EXISTS {quote_ident(relation)}")
+            con.execute(f"DROP {kind} IF EXISTS {quote_ident(relation)}")
 
     def table(self, relation: str):
         """The relation as an Ibis table expression."""
@@ -237,21 +283,20 @@ class DuckDBEngine:
         return to_pandas(result.read_all() if hasattr(result, "read_all") else result)
 
     def from_pandas(self, relation: str, frame) -> None:
-        """Register a function step's DataFrame under ``relation`` (copied into a temp table)."""
+        """Register a function step's DataFrame under ``relation`` (copied into a table)."""
         import pandas as pd
 
         if not isinstance(frame, pd.DataFrame):
             raise NodeExecutionError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+        con = self.con
         staging = f"__odibi_frame_{relation}"
-        self.con.register(staging, frame)
+        con.register(staging, frame)  # a scan registered on this thread's connection, for this statement
         try:
-            self._drop(relation)
-            self.con.execute(
-                f"CREATE TEMP TABLE {quote_ident(relation)} AS SELECT * FROM {quote_ident(staging)}"
-            )
+            self._drop(relation, con)
+            con.execute(f"CREATE TABLE {quote_ident(relation)} AS SELECT * FROM {quote_ident(staging)}")
             self._kinds[relation] = "TABLE"
         finally:
-            self.con.unregister(staging)
+            con.unregister(staging)
 
     def columns(self, relation: str) -> dict[str, str]:
         # DESCRIBE answers the common types in ~2 ms; Ibis' schema (~10 ms) only for the others
@@ -281,7 +326,8 @@ class DuckDBEngine:
         return relation_fingerprint(self.con, relation)
 
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
-        return self.ibis.to_pyarrow(self.table(relation).limit(n)).to_pylist()
+        backend = self.ibis
+        return backend.to_pyarrow(backend.table(relation).limit(n)).to_pylist()
 
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:
@@ -319,10 +365,12 @@ class DuckDBEngine:
         return int(row[0]) if row and row[0] is not None else None
 
     def close(self) -> None:
+        # closing the engine's connection closes every cursor of it, other threads' too (and so the Ibis
+        # backends over them): nothing keeps the database alive
         try:
             if self._ibis is not None:
                 self._ibis.disconnect()
             else:
-                self.con.close()
+                self._con.close()
         finally:
             release_dir(Path(self._tmp), self._tmp_lock)

@@ -30,6 +30,7 @@ import contextlib
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,12 @@ def _translate(
 
 
 class SparkEngine:
-    """Runs nodes as Spark DataFrames in one Spark session (reused when one is active)."""
+    """Runs nodes as Spark DataFrames in one Spark session (reused when one is active).
+
+    Several threads may use one engine at once (``Capability.CONCURRENT``): a session takes jobs from
+    every thread and its temp views are the session's; the engine's own bookkeeping is per relation,
+    except the views still to be named, which one thread at a time creates.
+    """
 
     name = "spark"
     dialect = "spark"
@@ -186,6 +192,7 @@ class SparkEngine:
             Capability.APPEND,
             Capability.PYTHON_PANDAS_UDF,
             Capability.REMOTE_STORAGE,
+            Capability.CONCURRENT,
         }
     )
     # a node stacked deeper than this on unmaterialized views is materialized, its lineage cut (the
@@ -237,6 +244,9 @@ class SparkEngine:
         self._cached: list[Any] = []
         self._bad_lines: dict[str, int] = {}  # read relation → malformed rows skipped (on_bad_lines: skip)
         self._ibis = None
+        # held while temp views are created (and the Ibis backend made): a thread about to run SQL waits
+        # until every relation registered so far has its view, even one another thread is naming
+        self._naming = threading.Lock()
 
     # -- reads -----------------------------------------------------------------------------------
     def read(self, spec: ReadSpec):
@@ -437,10 +447,19 @@ class SparkEngine:
         self._unnamed[relation] = df
 
     def _name_views(self) -> None:
-        """Create the temp views SQL is about to need (every registered relation gets its view)."""
-        for relation, df in self._unnamed.items():
-            df.createOrReplaceTempView(relation)
-        self._unnamed.clear()
+        """Create the temp views SQL is about to need (every registered relation gets its view).
+
+        Under the lock, so no thread runs SQL while another is still naming a relation that SQL needs;
+        entries are taken one at a time (never iterated over, nor cleared wholesale), as other threads may
+        register relations meanwhile."""
+        with self._naming:
+            while self._unnamed:
+                relation, df = self._unnamed.popitem()
+                try:
+                    df.createOrReplaceTempView(relation)
+                except BaseException:
+                    self._unnamed.setdefault(relation, df)  # named by a later call, unless replaced since
+                    raise
 
     def _cache(self, df):
         df = df.cache()
@@ -502,9 +521,11 @@ class SparkEngine:
     def table(self, relation: str):
         """The relation as an Ibis table expression (Ibis' pyspark backend, connected on first use)."""
         if self._ibis is None:
-            import ibis
+            with self._naming:
+                if self._ibis is None:
+                    import ibis
 
-            self._ibis = ibis.pyspark.connect(self.spark)
+                    self._ibis = ibis.pyspark.connect(self.spark)
         self._name_views()
         return self._ibis.table(relation)
 

@@ -48,9 +48,7 @@ class HeldLock:
         self.release()
 
 
-def acquire(
-    path: Path, *, timeout: float | None = None, poll: float = 0.05, create: bool = True
-) -> HeldLock:
+def acquire(path: Path, *, timeout: float | None = None, poll: float = 0.05, create: bool = True) -> HeldLock:
     """Lock ``path`` (created when missing, unless ``create=False``: then FileNotFoundError).
     ``timeout=0`` fails at once, ``None`` waits for ever; :class:`LockBusy` when the wait runs out.
 

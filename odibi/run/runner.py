@@ -1,50 +1,47 @@
-"""Run a compiled project on an engine: pipelines in list order, nodes in dependency order.
+"""Run a compiled project on an engine: pipelines in list order, the nodes of each as their inputs allow.
 
-A node runs read → steps → validation → write, and its result is registered under its name. A node that
-fails is recorded with its error; everything downstream of it is skipped and reported, and the other
-branches go on. A node is reported ``success`` only once its query ran: a node nothing consumes or writes
-is counted, and a lazy node whose consumers all failed is reported ``not_run``.
+A node runs read → steps → validation → write (``run/node_exec.py``), in a worker thread when the run
+has several workers (``run/scheduler.py``): a node starts as soon as its inputs are done. A node that
+hits a transient fault is tried again under the ``retry:`` policy (``run/retries.py``); every failure
+is kept as a record (``run/failures.py``). With ``on_error: continue`` a failure skips only the failed
+node's downstream; with ``fail_fast`` the run stops starting nodes. A node is reported ``success`` only
+once its query ran: a node nothing consumes or writes is counted, and a lazy node whose consumers all
+failed is reported ``not_run``.
 
-Writes hold a lock beside their target's connection (one writer per target across processes), and
-appends are journalled so that running a killed run again does not append its batch twice
-(``run/journal.py``).
+Every run has an id, and (unless it is a scratch run of the portability check) is recorded in the
+project's run state (``run/state.py``), from which ``odibi run --resume`` and ``odibi runs`` read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlglot import exp
-
 from odibi.compile.node import CompiledNode
-from odibi.compile.project import render_node
-from odibi.config.models import SafetyConfig
 from odibi.config.project import Project
-from odibi.connections.journal_hook import before_commit
 from odibi.connections.local import STAGING
-from odibi.connections.local import landed as local_landed
-from odibi.connections.resolve import OpenConnections, read_spec, write_spec
-from odibi.engines.base import Capability, Engine, ReadSpec, WriteSpec
-from odibi.errors import NodeExecutionError, OdibiError
-from odibi.formats.csv_infer import with_inferred_schema
-from odibi.formats.delta import version as delta_version
-from odibi.formats.specs import read_back_options
+from odibi.connections.resolve import OpenConnections
+from odibi.engines.base import Capability, Engine
+from odibi.errors import OdibiError
 from odibi.plan.graph import PipelinePlan
-from odibi.run import locks
-from odibi.run.checks import run_checks
-from odibi.run.incremental import IncrementalState, filter_query, max_query
+from odibi.run import locks, retries
+from odibi.run.events import Listener, RunEvents
+from odibi.run.failures import Failure, describe
+from odibi.run.incremental import IncrementalState
 from odibi.run.journal import AppendJournal, new_run_id
-from odibi.run.merge import MODES as MERGE_MODES
-from odibi.run.merge import check_keys, duplicate_keys_query, merge_query
-from odibi.run.steps import run_steps
+from odibi.run.node_exec import RunContext, StageFault, execute, inputs
+from odibi.run.node_exec import project_plan_upstream as project_plan_upstream
+from odibi.run.scheduler import ReadyQueue
 
 Redirect = Callable[[str, str], str]  # (resolved location, "read" | "write") -> location to use
+
+ON_ERROR = ("fail_fast", "continue")
 
 
 @dataclass
@@ -56,7 +53,7 @@ class NodeResult:
     status: str  # success | failed | skipped | not_run
     rows: int | None = None
     duration_s: float = 0.0
-    error: str | None = None
+    error: str | None = None  # one line: the failure rendered, or why the node was skipped
     written: str | None = None
     checks: list[str] = field(default_factory=list)  # names of the checks that passed
     check_results: list[dict[str, Any]] = field(default_factory=list)  # every check: status, failing rows
@@ -65,6 +62,11 @@ class NodeResult:
     notes: list[str] = field(default_factory=list)  # what a reader should know (e.g. an append skipped)
     lazy: bool = False  # fused into its consumers as a view: it ran inside them, never on its own
     rows_read: int | None = None  # an incremental read: the rows it picked up this run
+    failure: dict[str, Any] | None = None  # the structured failure (run/failures.py Failure.to_dict())
+    attempts: int = 0  # 0: not started
+    action: str = "run"  # run | recomputed (only to feed resumed nodes; its write was skipped)
+    started_at: float | None = None  # epoch seconds
+    ended_at: float | None = None
 
 
 @dataclass
@@ -77,6 +79,9 @@ class RunResult:
     duration_s: float
     in_process: bool = False  # the engine declares Capability.IN_PROCESS (nothing outlives its close())
     run_id: str | None = None
+    workers: int = 1
+    on_error: str = "continue"
+    resumed_from: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,8 +94,30 @@ class RunResult:
             "engine": self.engine,
             "ok": self.ok,
             "duration_s": round(self.duration_s, 4),
+            "workers": self.workers,
+            "on_error": self.on_error,
+            "resumed_from": self.resumed_from,
             "nodes": [n.__dict__ for n in self.nodes],
         }
+
+
+@dataclass
+class Resume:
+    """What a resumed run does: ``rerun`` nodes run for their own sake; ``recompute`` nodes (upstream of
+    them, done by the earlier run) are computed again to feed them, without writing."""
+
+    from_run: str
+    rerun: set[tuple[str, str]]
+    recompute: set[tuple[str, str]]
+
+
+def default_workers(engine: Engine) -> int:
+    """Nodes at once for an engine that does not say: 4 where relations may be built from several
+    threads (DuckDB, Spark), else 1 (pandas: function steps hold the GIL; see docs/performance.md)."""
+    declared = getattr(engine, "default_workers", None)
+    if isinstance(declared, int) and declared >= 1:
+        return declared
+    return 4 if Capability.CONCURRENT in getattr(engine, "capabilities", ()) else 1
 
 
 def run_plan(
@@ -103,59 +130,319 @@ def run_plan(
     *,
     consume: bool = False,
     full_refresh: bool = False,
+    workers: int | None = None,
+    on_error: str | None = None,
+    resume: Resume | None = None,
+    listener: Listener | None = None,
+    debug: bool = False,
+    record: bool = True,
 ) -> RunResult:
     """Execute the selected nodes on ``engine``.
 
     ``redirect`` (used by the portability check) maps every resolved read/write location elsewhere; such
-    scratch runs keep no append journal.
+    scratch runs keep no append journal, no incremental marks and no run record.
     ``consume``: ``compiled`` serves this run only, so each node's tree is rendered without a copy.
     ``full_refresh``: incremental reads ignore their marks (and record new ones).
+    ``workers``: nodes at once (default: the project's ``workers:``, else the engine's).
+    ``on_error``: ``fail_fast`` or ``continue`` for nodes that do not set their own (default: the
+    project's). ``resume``: the nodes of an earlier run to run again (``selection`` holds them).
+    ``log(result)`` is called as each node ends; ``listener(event, fields)`` follows the run's events.
+    ``debug``: failures keep their traceback. ``record``: keep the run in the project's run state.
     """
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     run_id = new_run_id()
+    cfg = project.config
+    workers = workers or cfg.workers or default_workers(engine)
+    on_error = on_error or cfg.on_error
+    if Capability.CONCURRENT not in getattr(engine, "capabilities", ()) and workers > 1:
+        engine = _Serialized(engine)  # type: ignore[assignment]
+    events = RunEvents(run_id, listener)
+    scratch = redirect is not None
     _sweep_staging(project)
-    journal = _open_journal(project, run_id) if redirect is None else None
+    journal = _open_journal(project, run_id) if not scratch else None
     conns = OpenConnections(project)
-    ctx = _RunContext(project, engine, redirect, project.config.safety, journal, consume, conns)
+    ctx = RunContext(project, engine, redirect, cfg.safety, journal, consume, conns, events)
     ctx.full_refresh = full_refresh
-    ctx.incremental = IncrementalState(project.root) if redirect is None else None  # scratch runs: no marks
+    ctx.incremental = IncrementalState(project.root) if not scratch else None  # scratch runs: no marks
+    if resume is not None:
+        ctx.skip_writes = set(resume.recompute)
+    planned = [(p.name, n) for p, names in selection for n in names]
+    store = _open_store(project, record and not scratch)
+    if store is not None:
+        store.start_run(
+            run_id=run_id,
+            project=cfg.project,
+            engine=engine.name,
+            planned=planned,
+            config_hash=config_hash(project),
+            resumed_from=resume.from_run if resume else None,
+            workers=workers,
+            started_at=started_at,
+        )
+    events.emit("run_started", logging.INFO, f"run {run_id} of {cfg.project} on {engine.name}",
+                project=cfg.project, engine=engine.name, nodes=len(planned), workers=workers)  # fmt: skip
+    runner = _Runner(ctx, compiled, workers, on_error, log, store, debug, resume)
     results: list[NodeResult] = []
     try:
         conns.prepare(_used_connections(selection, compiled))  # secrets: once, in parallel, up front
         for pplan, names in selection:
-            ran = _run_pipeline(ctx, pplan, names, compiled, log)
+            ran = runner.pipeline(pplan, names)
             results.extend(ran)
             _record_marks(ctx, pplan.name, ran)
     finally:
         conns.close()
         if journal is not None:
             journal.close()
+        ok = len(results) == len(planned) and all(r.status == "success" for r in results)
+        if store is not None:
+            store.end_run(run_id, "success" if ok else "failed")
+            store.close()
+    duration = time.perf_counter() - started
+    failed = sum(r.status == "failed" for r in results)
+    events.emit("run_finished", logging.INFO if ok else logging.WARNING,
+                f"run {run_id} {'succeeded' if ok else 'failed'}: {len(results) - failed} of "
+                f"{len(results)} nodes ok", status="success" if ok else "failed",
+                duration_s=round(duration, 4), failed=failed)  # fmt: skip
     return RunResult(
-        project.config.project,
+        cfg.project,
         engine.name,
         results,
-        time.perf_counter() - started,
+        duration,
         in_process=Capability.IN_PROCESS in getattr(engine, "capabilities", ()),
         run_id=run_id,
+        workers=workers,
+        on_error=on_error,
+        resumed_from=resume.from_run if resume else None,
     )
 
 
-@dataclass
-class _RunContext:
-    project: Project
-    engine: Engine
-    redirect: Redirect | None
-    safety: SafetyConfig
-    journal: AppendJournal | None
-    consume: bool
-    conns: OpenConnections
-    configured: set[str] = field(default_factory=set)  # remote connections the engine was given
-    full_refresh: bool = False
-    incremental: IncrementalState | None = None
-    marks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # to record if all went well
+class _Runner:
+    """Runs the pipelines of one run: schedules nodes, retries them, records them."""
+
+    def __init__(self, ctx: RunContext, compiled, workers, on_error, log, store, debug, resume) -> None:
+        self.ctx, self.compiled, self.workers = ctx, compiled, workers
+        self.on_error, self.log, self.store, self.debug, self.resume = on_error, log, store, debug, resume
+        self.stopped: str | None = None  # the node whose failure stopped the run (fail_fast)
+        self.locations = _node_paths(ctx.project)
+
+    def pipeline(self, pplan: PipelinePlan, names: list[str]) -> list[NodeResult]:
+        consumers = pplan.consumers()
+        wanted = set(names)
+        status: dict[str, str] = {}
+        depth: dict[str, int] = {}  # views stacked under a node since the last materialized relation
+        plan: dict[str, tuple[int, bool]] = {}  # node → (uses, deep), decided when it is admitted
+        max_depth = self.ctx.engine.max_view_depth
+        nodes = {name: self.compiled[(pplan.name, name)] for name in names}
+
+        def admit(name: str) -> NodeResult | None:
+            node = nodes[name]
+            if self.stopped is not None:
+                return self._not_started(node, f"not started: the run stopped when '{self.stopped}' failed "
+                                               "(on_error: fail_fast)")  # fmt: skip
+            bad = [d for d in inputs(node) if status.get(d) in ("failed", "skipped")]
+            if bad:
+                return self._not_started(node, f"upstream node '{bad[0]}' {status[bad[0]]}")
+            uses = len([c for c in consumers.get(name, []) if c in wanted])
+            depth[name] = 1 + max((depth.get(d, 0) for d in inputs(node)), default=0)
+            deep = max_depth is not None and depth[name] > max_depth
+            if deep or uses > 1 or node.config.cache or node.config.validation:
+                depth[name] = 0
+            plan[name] = (uses, deep)
+            self.ctx.events.debug("node_started", f"{pplan.name}.{name} started", pipeline=pplan.name,
+                                  node=name)  # fmt: skip
+            return None
+
+        def work(name: str) -> NodeResult:
+            uses, deep = plan[name]
+            return self._run_node(nodes[name], uses, deep)
+
+        def finished(name: str, result: NodeResult) -> None:
+            status[name] = result.status
+            if result.status == "failed" and self._on_error(nodes[name]) == "fail_fast" and not self.stopped:
+                self.stopped = f"{pplan.name}.{name}"
+            self._report(result)
+
+        inputs_of = {name: inputs(node) for name, node in nodes.items()}
+        workers = self.workers if len(names) > 1 else 1
+        results = ReadyQueue(names, inputs_of, admit=admit, work=work, finished=finished,
+                             workers=workers).run()  # fmt: skip
+        _mark_not_run(results, consumers, wanted, names)
+        if self.store is not None:
+            for result in results.values():
+                if result.status == "not_run":  # judged once its consumers ended: recorded again
+                    self.store.record_node(_record(self.ctx, result))
+        return list(results.values())
+
+    def _on_error(self, node: CompiledNode) -> str:
+        return node.config.on_error or self.on_error
+
+    def _not_started(self, node: CompiledNode, why: str) -> NodeResult:
+        result = NodeResult(node.pipeline, node.name, "skipped", error=why)
+        result.started_at = result.ended_at = time.time()
+        if self.resume is not None and (node.pipeline, node.name) in self.resume.recompute:
+            result.action = "recomputed"
+        return result
+
+    def _report(self, result: NodeResult) -> None:
+        ctx = self.ctx
+        if result.error:
+            result.error = ctx.conns.display(result.error)
+        level = logging.INFO if result.status == "success" else logging.WARNING
+        ctx.events.emit(
+            "node_finished",
+            level,
+            f"{result.pipeline}.{result.node} {result.status}"
+            + (f": {result.error}" if result.error else ""),
+            pipeline=result.pipeline,
+            node=result.node,
+            status=result.status,
+            duration_s=round(result.duration_s, 4),
+            rows=result.rows,
+            attempt=result.attempts or None,
+        )
+        if self.store is not None:
+            self.store.record_node(_record(ctx, result))
+        if self.log is not None:
+            self.log(result)
+
+    def _run_node(self, node: CompiledNode, uses: int, deep: bool) -> NodeResult:
+        """The node, tried as often as its retry policy allows for transient faults."""
+        ctx = self.ctx
+        key = (node.pipeline, node.name)
+        policy = retries.RetryPolicy.of(ctx.project.config.retry, node.config.retry)
+        started, started_at = time.perf_counter(), time.time()
+        attempts: list[Failure] = []
+        last: list[NodeResult] = []
+
+        def attempt(number: int) -> NodeResult:
+            result = NodeResult(node.pipeline, node.name, "success", attempts=number, started_at=started_at)
+            if self.resume is not None and key in self.resume.recompute:
+                result.action = "recomputed"
+            last[:] = [result]
+            execute(ctx, node, uses, deep, result)
+            return result
+
+        def retryable(fault: BaseException) -> bool:
+            if not isinstance(fault, StageFault):
+                return False
+            failure = self._describe(node, fault)
+            attempts.append(failure)
+            return failure.retryable and not fault.committed
+
+        def on_retry(number: int, wait: float, fault: BaseException) -> None:
+            failure = attempts[-1]
+            ctx.events.emit("node_retry", logging.WARNING,
+                            f"{node.pipeline}.{node.name} attempt {number} of {policy.max_attempts} failed "
+                            f"({failure.retry_reason}): {failure.render()}; trying again in {wait:.1f} s",
+                            pipeline=node.pipeline, node=node.name, attempt=number,
+                            wait_s=round(wait, 3))  # fmt: skip
+
+        try:
+            result = retries.call(attempt, policy, retryable, on_retry)
+            if len(attempts) > 0:
+                result.notes.append(
+                    f"succeeded at attempt {result.attempts} of {policy.max_attempts} "
+                    f"(earlier: {attempts[0].retry_reason})"
+                )
+        except StageFault as fault:
+            result = last[0]
+            failure = attempts[-1] if attempts and attempts[-1].stage == fault.stage else None
+            failure = failure or self._describe(node, fault)
+            if fault.committed and failure.retryable:
+                failure.retryable = False
+                failure.retry_reason = "its write was committed: another attempt would write it twice"
+            elif failure.retryable and policy.max_attempts <= 1:
+                failure.retry_reason += "; not retried: no retry policy (retry: {max_attempts: N})"
+            elif failure.retryable:
+                failure.retry_reason += f"; gave up after {result.attempts} attempts"
+            result.status = "failed"
+            result.error = ctx.conns.display(failure.render())
+            result.failure = failure.to_dict()
+            result.failure["message"] = ctx.conns.display(result.failure["message"])
+        result.duration_s = time.perf_counter() - started
+        result.ended_at = time.time()
+        return result
+
+    def _describe(self, node: CompiledNode, fault: StageFault) -> Failure:
+        location = None
+        path = self.locations.get((node.pipeline, node.name))
+        if path is not None:
+            stage = fault.stage
+            sub: tuple = ()
+            if stage.startswith("step "):
+                sub = ("transform", "steps", int(stage.split()[1]) - 1)
+            elif stage in ("read", "write", "validation"):
+                sub = (stage,)
+            location = self.ctx.project.source.locate((*path, *sub))
+        return describe(fault.fault, fault.stage, location=location, debug=self.debug)
 
 
-def _record_marks(ctx: _RunContext, pipeline: str, ran: list[NodeResult]) -> None:
+class _Serialized:
+    """An engine that builds relations from one thread at a time, shared by parallel nodes: each call
+    holds one lock (I/O outside the engine, such as fetching remote files, still overlaps)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str):
+        value = getattr(self._engine, name)
+        if not callable(value):
+            return value
+
+        def locked(*args, **kwargs):
+            with self._lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+
+def _record(ctx: RunContext, result: NodeResult):
+    from odibi.run.state import NodeRecord
+
+    version = next((int(n.split()[-1]) for n in result.notes if n.startswith("delta version ")), None)
+    return NodeRecord(
+        run_id=ctx.events.run_id,
+        pipeline=result.pipeline,
+        node=result.node,
+        status=result.status,
+        action=result.action,
+        attempts=result.attempts,
+        duration_s=result.duration_s,
+        rows=result.rows,
+        rows_read=result.rows_read,
+        written=result.written,
+        version=version,
+        failure=result.failure or ({"kind": "skipped", "message": result.error} if result.error else None),
+        started_at=result.started_at,
+        ended_at=result.ended_at,
+    )
+
+
+def _open_store(project: Project, wanted: bool):
+    if not wanted:
+        return None
+    from odibi.run.state import RunStateStore
+
+    return RunStateStore(project.root)
+
+
+def config_hash(project: Project) -> str:
+    """A digest of the config as loaded (files and overlays included): runs of one config share it."""
+    text = project.config.model_dump_json(exclude_none=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _node_paths(project: Project) -> dict[tuple[str, str], tuple]:
+    """Where each node sits in the YAML: (pipeline, node) → its path for ``source.locate``."""
+    out = {}
+    for pi, pipeline in enumerate(project.config.pipelines):
+        for ni, node in enumerate(pipeline.nodes):
+            out[(pipeline.pipeline, node.name)] = ("pipelines", pi, "nodes", ni)
+    return out
+
+
+def _record_marks(ctx: RunContext, pipeline: str, ran: list[NodeResult]) -> None:
     """Keep the incremental marks of a pipeline whose every node succeeded: if any failed, the next run
     reads the same rows again (nothing is lost between a read and a write that did not happen)."""
     pending = {key: mark for key, mark in ctx.marks.items() if key[0] == pipeline}
@@ -179,34 +466,15 @@ def _used_connections(selection, compiled) -> list[str]:
     return names
 
 
-def _run_pipeline(ctx: _RunContext, pplan: PipelinePlan, names: list[str], compiled, log) -> list[NodeResult]:
-    consumers = pplan.consumers()
-    wanted = set(names)
-    status: dict[str, str] = {}
-    depth: dict[str, int] = {}  # views stacked under a node since the last materialized relation
-    max_depth = ctx.engine.max_view_depth
-    results: dict[str, NodeResult] = {}
-    for name in names:
-        node = compiled[(pplan.name, name)]
-        bad = [d for d in _inputs(node) if status.get(d) in ("failed", "skipped")]
-        if bad:
-            status[name] = "skipped"
-            results[name] = NodeResult(
-                pplan.name, name, "skipped", error=f"upstream node '{bad[0]}' {status[bad[0]]}"
-            )
-            continue
-        uses = len([c for c in consumers.get(name, []) if c in wanted])
-        depth[name] = 1 + max((depth.get(d, 0) for d in _inputs(node)), default=0)
-        deep = max_depth is not None and depth[name] > max_depth
-        if deep or uses > 1 or node.config.cache or node.config.validation:
-            depth[name] = 0
-        result = _run_node(ctx, node, uses, deep=deep)
-        status[name] = result.status
-        results[name] = result
-        if log:
-            log(result)
-    _mark_not_run(results, consumers, wanted, names)
-    return list(results.values())
+def _used_connections(selection, compiled) -> list[str]:
+    """Connections the selected nodes read, write or quarantine to."""
+    names: list[str] = []
+    for pplan, wanted in selection:
+        for name in wanted:
+            cfg = compiled[(pplan.name, name)].config
+            quarantine = cfg.validation.quarantine if cfg.validation is not None else None
+            names += [io.connection for io in (cfg.read, cfg.write, quarantine) if io is not None]
+    return names
 
 
 def _mark_not_run(results: dict[str, NodeResult], consumers, wanted: set[str], names: list[str]) -> None:
@@ -250,322 +518,11 @@ def _open_journal(project: Project, run_id: str) -> AppendJournal | None:
     return AppendJournal(project.root, run_id)
 
 
-def project_plan_upstream(node: CompiledNode) -> list[str]:
-    """Nodes a function step may read through the v1 context (its dependencies and their inputs)."""
-    return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
-
-
-def _inputs(node: CompiledNode) -> list[str]:
-    return list(dict.fromkeys([*node.config.depends_on, *node.reads]))
-
-
-def _run_node(ctx: _RunContext, node: CompiledNode, uses: int, *, deep: bool = False) -> NodeResult:
-    engine = ctx.engine
-    cfg = node.config
-    started = time.perf_counter()
-    result = NodeResult(node.pipeline, node.name, "success")
-    stage = "read"
-    try:
-        # a node nothing consumes or writes would never run: materialize it, which computes every column
-        # (a count alone may not: DuckDB prunes the columns a count does not need)
-        unused = uses == 0 and cfg.write is None
-        materialize = bool(cfg.cache or cfg.validation or uses > 1 or deep or unused)
-        # a node that only reads is registered under its own name: no second relation over the read
-        # (on Spark each relation costs a SQL analysis and a temp view, ~35 ms)
-        plain_read = cfg.read is not None and node.query is None and not node.deferred and not materialize
-        if cfg.read is not None:
-            target = node.name if plain_read else node.read_relation
-            if cfg.read.path is None:  # a table or a query of a SQL connection
-                _table_read(ctx, node, target, result)
-            elif cfg.read.incremental is None:
-                engine.register_read(target, _read_spec(ctx, cfg.read))
-            else:
-                spec = _read_spec(ctx, cfg.read)
-                _incremental_read(ctx, node, target, lambda name: engine.register_read(name, spec), result)
-        stage = "transform"
-        if not plain_read:
-            _define(engine, node, materialize, ctx.consume)
-        if cfg.validation is not None:
-            stage = "validation"
-            qspec = None
-            if cfg.validation.quarantine is not None:
-                qspec = _write_spec(ctx, cfg.validation.quarantine)
-            with _target_lock(qspec, ctx.safety):
-                report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
-            result.checks = report.passed
-            result.check_results = [r.__dict__ for r in report.results]
-            result.quarantined = report.quarantined
-        stage = "schema"
-        result.columns = engine.columns(node.name)
-        if cfg.write is not None and cfg.write.path is None:
-            stage = "write"
-            result.rows = _table_write(ctx, node, result)
-        elif cfg.write is not None:
-            stage = "write"
-            spec = _write_spec(ctx, cfg.write)
-            with _target_lock(spec, ctx.safety):
-                written = _write(ctx, node.name, spec, result)
-            result.written = spec.uri if written is not None or cfg.write.mode != "ignore" else None
-            if cfg.write.mode == "ignore" and result.written is None:
-                result.notes.append("not written: the output exists (mode: ignore)")
-            # an append to a single file rewrites old + new rows: report the node's own rows
-            merged = spec.mode in ("append", *MERGE_MODES)
-            result.rows = engine.count(node.name) if merged else written
-        if materialize:
-            result.rows = engine.count(node.name)
-        elif cfg.write is None:
-            result.lazy = True
-    except OdibiError as exc:
-        result.status = "failed"
-        result.error = f"{stage}: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else "")
-    except Exception as exc:  # an engine's own error: keep its first line, attach where it happened
-        result.status = "failed"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        result.error = f"{stage}: {first}"
-    if result.error:
-        result.error = ctx.conns.display(result.error)
-    result.duration_s = time.perf_counter() - started
-    return result
-
-
-def _write(ctx: _RunContext, relation: str, spec: WriteSpec, result: NodeResult) -> int | None:
-    """``engine.write``, with appends journalled (and skipped when a killed run already made them)."""
-    engine, journal = ctx.engine, ctx.journal
-    if spec.format == "delta":  # Delta commits (and merges) through its own log
-        written = engine.write(relation, spec)
-        version = delta_version(spec.uri)
-        if version is not None:
-            result.notes.append(f"delta version {version}")
-        return written
-    if spec.mode in MERGE_MODES:
-        return _merge_write(ctx, relation, spec)
-    if spec.mode != "append" or journal is None:
-        return engine.write(relation, spec)
-    batch = engine.fingerprint(relation)
-    landed = spec.connection.landed if spec.connection is not None else local_landed
-    done = journal.committed_before(spec.uri, batch, landed)
-    if done is not None:
-        journal.carry(done)
-        result.notes.append(
-            f"append skipped: run {done['run_id']} was interrupted after appending this batch ({done['at']})"
-        )
-        return None
-    token = before_commit.set(lambda staged: journal.record(staged, batch))
-    try:
-        return engine.write(relation, spec)
-    finally:
-        before_commit.reset(token)
-
-
-_UNSET: Any = object()
-
-
-def _incremental_read(
-    ctx: _RunContext, node: CompiledNode, target: str, register, result: NodeResult, mark: Any = _UNSET
-) -> None:
-    """Register the read (``register(name)``), keep only the rows past the node's mark under ``target``,
-    and note the new mark (recorded when the pipeline succeeds). A ``mark`` given by the caller means the
-    source already holds only the rows past it (the filter ran in the database)."""
-    engine, incr = ctx.engine, node.config.read.incremental
-    pushed_down = mark is not _UNSET
-    if not pushed_down:
-        mark = (
-            None
-            if ctx.full_refresh or ctx.incremental is None
-            else ctx.incremental.get(node.pipeline, node.name)
-        )
-    source = f"{target}__odibi_all"
-    register(source)
-    columns = engine.columns(source)
-    if incr.column not in columns:
-        raise NodeExecutionError(
-            f"incremental column '{incr.column}' is not a column of the read",
-            hint=f"columns: {', '.join(columns)}",
-        )
-    if mark is None or pushed_down:
-        engine.alias(target, source, materialize=True)
-    else:
-        sql = filter_query(source, incr, columns, mark).sql(dialect=engine.dialect)
-        engine.define(target, sql, materialize=True)
-    result.rows_read = engine.count(target)
-    newest = engine.scalar(max_query(target, incr.column).sql(dialect=engine.dialect))
-    if mark is not None:
-        since = f"past {mark['value']}"
-    else:
-        since = "everything (--full-refresh)" if ctx.full_refresh else "everything (first run)"
-    result.notes.append(f"incremental: read {result.rows_read} rows, {since}")
-    if newest is not None:
-        ctx.marks[(node.pipeline, node.name)] = {"value": str(newest), "type": columns[incr.column]}
-    elif mark is not None:
-        ctx.marks[(node.pipeline, node.name)] = mark  # nothing new: the mark stays
-
-
-def _sql_connection(ctx: _RunContext, name: str, what: str):
-    conn = ctx.conns.get(name)
-    if not getattr(conn, "tables", False):
-        raise NodeExecutionError(
-            f"{what} of a table or query needs a SQL connection; '{name}' is {conn.type}",
-            hint="use `path:` with file connections, `table:` / `query:` with type: sql",
-        )
-    return conn
-
-
-def _table_read(ctx: _RunContext, node: CompiledNode, target: str, result: NodeResult) -> None:
-    """A table or query of a SQL connection, fetched in bulk (Arrow) and handed to the engine; an
-    incremental read sends its filter to the database, so only new rows travel."""
-    from odibi.engines.arrow_frames import to_pandas
-
-    read = node.config.read
-    conn = _sql_connection(ctx, read.connection, "a read")
-    engine = ctx.engine
-
-    def fetch(name: str, query: str | None = None) -> None:
-        data = conn.read_arrow(table=read.table if query is None else None, query=query or read.query)
-        engine.from_pandas(name, to_pandas(data))
-
-    if read.incremental is None:
-        fetch(target)
-        return
-    mark = (
-        None if ctx.full_refresh or ctx.incremental is None else ctx.incremental.get(node.pipeline, node.name)
-    )
-    if mark is None:
-        _incremental_read(ctx, node, target, fetch, result)
-        return
-    inner = f"SELECT * FROM {conn.table_name(read.table)}" if read.table else read.query
-    test = filter_query("odibi_src", read.incremental, {read.incremental.column: mark["type"]}, mark)
-    condition = test.find(exp.Where).this.sql(dialect="postgres")
-    pushed = f"SELECT * FROM ({inner}) AS odibi_src WHERE {condition}"
-    _incremental_read(ctx, node, target, lambda name: fetch(name, pushed), result, mark=mark)
-
-
-def _table_write(ctx: _RunContext, node: CompiledNode, result: NodeResult) -> int:
-    """Write the node to a table of a SQL connection (COPY; upsert / append_once as one MERGE)."""
-    from odibi.engines.arrow_frames import to_arrow
-
-    write, engine = node.config.write, ctx.engine
-    conn = _sql_connection(ctx, write.connection, "a write")
-    mode, keys = str(write.mode), list(write.keys)
-    if mode in MERGE_MODES:
-        check_keys(mode, keys, engine.columns(node.name))
-        dupes = engine.scalar(duplicate_keys_query(node.name, keys).sql(dialect=engine.dialect))
-        if dupes:
-            raise NodeExecutionError(
-                f"{mode}: {dupes} key value(s) of ({', '.join(keys)}) occur more than once in the node's rows",
-                hint="deduplicate the rows first (e.g. the deduplicate operation)",
-            )
-    lock = WriteSpec(f"sql://{conn.name}/{write.table}", "sql", mode, root=str(ctx.project.root))
-    with _target_lock(lock, ctx.safety):
-        arrow = getattr(engine, "to_arrow", None)  # an engine holding Arrow data hands it over as it is
-        data = arrow(node.name) if arrow is not None else to_arrow(engine.to_pandas(node.name))
-        rows = conn.write_arrow(data, table=write.table, mode=mode, keys=keys)
-    result.written = f"{conn.name}:{conn.table_name(write.table)}"
-    return rows
-
-
-def _merge_write(ctx: _RunContext, relation: str, spec: WriteSpec) -> int | None:
-    """``upsert`` / ``append_once``: merge the node's rows into the existing output with one query, then
-    overwrite it through the ordinary commit (``run/merge.py``)."""
-    engine, conn = ctx.engine, spec.connection
-    over = replace(spec, mode="overwrite")
-    keys = list(spec.keys)
-    if not keys:
-        raise NodeExecutionError(f"mode {spec.mode} needs keys", hint="write: {keys: [id]}")
-    check_keys(spec.mode, keys, engine.columns(relation))
-    dupes = engine.scalar(duplicate_keys_query(relation, keys).sql(dialect=engine.dialect))
-    if dupes:
-        raise NodeExecutionError(
-            f"{spec.mode}: {dupes} key value(s) of ({', '.join(keys)}) occur more than once in the node's rows",
-            hint="deduplicate the rows first (e.g. the deduplicate operation)",
-        )
-    exists = conn.exists(spec.uri) if conn is not None else Path(spec.uri).exists()
-    if not exists:
-        return engine.write(relation, over)
-    location = local = spec.uri
-    if conn is not None and conn.remote:
-        spark_reads = Capability.REMOTE_STORAGE in engine.capabilities
-        if not spark_reads or spec.format == "csv":  # CSV types are decided on a local copy
-            local = conn.local_copy(spec.uri, refresh=True)
-        location = conn.spark_uri(spec.uri) if spark_reads else local
-    back = ReadSpec(local, spec.format, read_back_options(spec))
-    if spec.format == "csv":
-        back = with_inferred_schema(back)
-    back = replace(back, uri=location)
-    existing, merged = f"{relation}__odibi_existing", f"{relation}__odibi_merged"
-    engine.register_read(existing, back)
-    query = merge_query(
-        spec.mode, relation, engine.columns(relation), existing, engine.columns(existing), keys
-    )
-    engine.define(merged, query.sql(dialect=engine.dialect), materialize=False)
-    return engine.write(merged, over)
-
-
-@contextlib.contextmanager
-def _target_lock(spec: WriteSpec | None, safety: SafetyConfig) -> Iterator[None]:
-    """Hold the lock of ``spec``'s target: one writer per target across processes."""
-    if spec is None:
-        yield
-        return
-    root = Path(spec.root) if spec.root else Path(spec.uri).parent
-    key = hashlib.sha256(spec.uri.encode()).hexdigest()[:24]
-    timeout = 0.0 if safety.write_lock == "fail" else safety.write_lock_timeout
-    try:
-        held = locks.acquire(root / ".odibi" / "locks" / f"{key}.lock", timeout=timeout)
-    except locks.LockBusy:
-        waited = "" if timeout == 0 else f" (waited {timeout:g} s)"
-        raise NodeExecutionError(
-            f"another run is writing {spec.uri}{waited}",
-            hint="run again when it is done; safety: {write_lock: wait, write_lock_timeout: N} waits longer",
-        ) from None
-    try:
-        yield
-    finally:
-        held.release(unlink=True)  # acquire() re-checks the inode, so unlinking is safe
-
-
-def _define(engine, node: CompiledNode, materialize: bool, consume: bool) -> None:
-    """Give the engine the node's relation: its steps, its query, or its input under its name."""
-    if node.deferred:
-        run_steps(engine, node, sorted(project_plan_upstream(node)), materialize=materialize)
-    elif node.query is not None:
-        sql = render_node(node, engine.dialect, consume=consume).sql
-        engine.define(node.name, sql or "", materialize=materialize)
-    elif node.input_name is not None:
-        engine.alias(node.name, node.input_name, materialize=materialize)
-    else:
-        raise NodeExecutionError("node has no input and no steps")
-
-
-def _read_spec(ctx: _RunContext, read) -> ReadSpec:
-    """The read's spec as this engine reads it: a remote store's URI for engines that reach stores
-    themselves (given the connection's settings once), else a local copy; CSV types decided once."""
-    spec = read_spec(ctx.project, read, ctx.redirect, ctx.conns)
-    conn = spec.connection
-    if conn is None or not conn.remote:
-        return with_inferred_schema(spec)
-    if Capability.REMOTE_STORAGE not in ctx.engine.capabilities:
-        return with_inferred_schema(replace(spec, uri=conn.local_copy(spec.uri)))
-    _give_connection(ctx, conn)
-    native = replace(spec, uri=conn.spark_uri(spec.uri))
-    if spec.format != "csv":
-        return native
-    # CSV types are decided by one inferrer, on a local copy of the data
-    return replace(native, schema=with_inferred_schema(replace(spec, uri=conn.local_copy(spec.uri))).schema)
-
-
-def _write_spec(ctx: _RunContext, write) -> WriteSpec:
-    spec = write_spec(ctx.project, write, ctx.redirect, ctx.conns)
-    conn = spec.connection
-    if conn is not None and conn.remote and Capability.REMOTE_STORAGE in ctx.engine.capabilities:
-        _give_connection(ctx, conn)
-    return spec
-
-
-def _give_connection(ctx: _RunContext, conn) -> None:
-    """Hand a remote connection's Spark/Hadoop settings to the engine, once per run."""
-    if conn.name in ctx.configured:
-        return
-    use = getattr(ctx.engine, "use_connection", None)
-    if use is not None:
-        use(conn)
-    ctx.configured.add(conn.name)
+def _open_journal(project: Project, run_id: str) -> AppendJournal | None:
+    if not any(
+        n.write is not None and str(n.write.mode) == "append"
+        for p in project.config.pipelines
+        for n in p.nodes
+    ):
+        return None  # nothing to journal: no folder made
+    return AppendJournal(project.root, run_id)

@@ -63,14 +63,15 @@ def _step_query(engine: Engine, node: CompiledNode, step: StepPlan, previous: st
         step.src,
         list(types) if types is not None else None,
         lambda other: list(engine.columns(other)),
-        lambda column: _distinct(engine, previous, column),
+        lambda column: _distinct(engine, previous, column, f"{node.name}__pivot_values"),
         types=types,
     )
     return ops.build(step.operation, ctx)
 
 
-def _distinct(engine: Engine, relation: str | None, column: str) -> list:
-    """The sorted non-NULL values of a column (pivot columns), read from the data."""
+def _distinct(engine: Engine, relation: str | None, column: str, holder: str) -> list:
+    """The sorted non-NULL values of a column (pivot columns), read from the data into ``holder`` (named
+    after the node: nodes pivoting the same input may run at the same time)."""
     if relation is None:
         return []
     query = (
@@ -80,7 +81,6 @@ def _distinct(engine: Engine, relation: str | None, column: str) -> list:
         .where(exp.column(column, quoted=True).is_(exp.null()).not_())
         .order_by(exp.column(column, quoted=True))
     )
-    holder = f"{relation}__pivot_values"
     engine.define(holder, render(query, engine.dialect, pretty=False), materialize=True)
     rows = engine.sample(holder, MAX_PIVOT_VALUES + 1)
     if len(rows) > MAX_PIVOT_VALUES:
