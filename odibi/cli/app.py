@@ -268,7 +268,9 @@ def run(
 
         typer.echo(mask(json.dumps(result.to_dict(), indent=2, default=str)))
     elif resume and not result.nodes:
-        typer.echo(f"nothing to resume: the last run of {result.project} ({result.resumed_from}) succeeded")
+        typer.echo(
+            f"nothing to resume: the last recorded run of {result.project} ({result.resumed_from}) succeeded"
+        )
     else:
         print_summary(result, all_nodes=all_nodes)
     # an in-process engine is closed by now; others (Spark: a JVM, scratch folders) exit normally

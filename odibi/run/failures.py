@@ -201,13 +201,18 @@ def describe(
     else:
         message, hint = _first_line(exc), None
     kind = "transient" if reason and not isinstance(exc, OdibiError) else _kind(exc, stage)
+    cause = exc.__cause__
+    if type(exc) is NodeExecutionError and cause is not None and not isinstance(cause, OdibiError):
+        kind = "transient" if reason else _kind(cause, stage)  # a function step's own error, wrapped
+        if kind == "type" and type(cause).__module__ == "builtins":
+            kind = "python"  # ValueError / TypeError raised by the user's code, not a cast of the data
     if reason is None:
         why = {
             "config": "a config error: the same config fails the same way",
             "sql": "a SQL error: the same query fails the same way",
             "type": "a type or value error in the data: the same rows fail the same way",
             "data_quality": "a data-quality failure: the same rows fail the same checks",
-            "python": "an error raised by Python code: not known to be transient",
+            "python": "an error raised by Python code, not a transient fault (I/O, network or throttling)",
         }.get(kind, "not a transient fault (I/O, network or throttling)")
     else:
         why = reason

@@ -159,44 +159,38 @@ def run_plan(
     events = RunEvents(run_id, listener)
     scratch = redirect is not None
     _sweep_staging(project)
-    journal = _open_journal(project, run_id) if not scratch else None
-    conns = OpenConnections(project)
-    ctx = RunContext(project, engine, redirect, cfg.safety, journal, consume, conns, events)
-    ctx.full_refresh = full_refresh
-    ctx.incremental = IncrementalState(project.root) if not scratch else None  # scratch runs: no marks
-    if resume is not None:
-        ctx.skip_writes = set(resume.recompute)
     planned = [(p.name, n) for p, names in selection for n in names]
-    store = _open_store(project, record and not scratch)
-    if store is not None:
-        store.start_run(
-            run_id=run_id,
-            project=cfg.project,
-            engine=engine.name,
-            planned=planned,
-            config_hash=config_hash(project),
-            resumed_from=resume.from_run if resume else None,
-            workers=workers,
-            started_at=started_at,
-        )
-    events.emit("run_started", logging.INFO, f"run {run_id} of {cfg.project} on {engine.name}",
-                project=cfg.project, engine=engine.name, nodes=len(planned), workers=workers)  # fmt: skip
-    runner = _Runner(ctx, compiled, workers, on_error, log, store, debug, resume)
+    store = journal = conns = None
     results: list[NodeResult] = []
-    try:
+    try:  # whatever fails from here on, what was opened is closed (locks, journal, state, secrets)
+        store = _start_record(project, record and not scratch, run_id, engine.name, planned, resume,
+                              workers, started_at)  # fmt: skip
+        journal = _open_journal(project, run_id) if not scratch else None
+        conns = OpenConnections(project)
+        ctx = RunContext(project, engine, redirect, cfg.safety, journal, consume, conns, events)
+        ctx.full_refresh = full_refresh
+        ctx.incremental = IncrementalState(project.root) if not scratch else None  # scratch runs: no marks
+        if resume is not None:
+            ctx.skip_writes = set(resume.recompute)
+        events.emit("run_started", logging.INFO, f"run {run_id} of {cfg.project} on {engine.name}",
+                    project=cfg.project, engine=engine.name, nodes=len(planned), workers=workers)  # fmt: skip
+        runner = _Runner(ctx, compiled, workers, on_error, log, store, debug, resume)
         conns.prepare(_used_connections(selection, compiled))  # secrets: once, in parallel, up front
         for pplan, names in selection:
             ran = runner.pipeline(pplan, names)
             results.extend(ran)
             _record_marks(ctx, pplan.name, ran)
     finally:
-        conns.close()
+        if conns is not None:
+            conns.close()
         if journal is not None:
             journal.close()
         ok = len(results) == len(planned) and all(r.status == "success" for r in results)
         if store is not None:
-            store.end_run(run_id, "success" if ok else "failed")
-            store.close()
+            try:
+                store.end_run(run_id, "success" if ok else "failed")
+            finally:
+                store.close()
     duration = time.perf_counter() - started
     failed = sum(r.status == "failed" for r in results)
     events.emit("run_finished", logging.INFO if ok else logging.WARNING,
@@ -419,12 +413,34 @@ def _record(ctx: RunContext, result: NodeResult):
     )
 
 
-def _open_store(project: Project, wanted: bool):
+def _start_record(project: Project, wanted: bool, run_id, engine, planned, resume, workers, started_at):
+    """The run's row in the project's run state (None for scratch runs); a state that cannot be written
+    is a clear error before anything runs."""
     if not wanted:
         return None
-    from odibi.run.state import RunStateStore
+    import sqlite3
 
-    return RunStateStore(project.root)
+    from odibi.run.state import STATE_DB, RunStateStore
+
+    store = RunStateStore(project.root)
+    try:
+        store.start_run(
+            run_id=run_id,
+            project=project.config.project,
+            engine=engine,
+            planned=planned,
+            config_hash=config_hash(project),
+            resumed_from=resume.from_run if resume else None,
+            workers=workers,
+            started_at=started_at,
+        )
+    except (OSError, sqlite3.Error) as exc:
+        store.close()
+        raise OdibiError(
+            f"cannot record the run in {project.root / STATE_DB}: {exc}",
+            hint="odibi keeps run state in .odibi/ beside the project: it must be a writable folder",
+        ) from exc
+    return store
 
 
 def config_hash(project: Project) -> str:
@@ -453,17 +469,6 @@ def _record_marks(ctx: RunContext, pipeline: str, ran: list[NodeResult]) -> None
             ctx.incremental.record(pipe, node, mark)
     for key in pending:
         ctx.marks.pop(key, None)
-
-
-def _used_connections(selection, compiled) -> list[str]:
-    """Connections the selected nodes read, write or quarantine to."""
-    names: list[str] = []
-    for pplan, wanted in selection:
-        for name in wanted:
-            cfg = compiled[(pplan.name, name)].config
-            quarantine = cfg.validation.quarantine if cfg.validation is not None else None
-            names += [io.connection for io in (cfg.read, cfg.write, quarantine) if io is not None]
-    return names
 
 
 def _used_connections(selection, compiled) -> list[str]:
@@ -506,16 +511,6 @@ def _sweep_staging(project: Project) -> None:
             roots.add(str(root))
     for root in roots:
         locks.sweep(Path(root) / STAGING)
-
-
-def _open_journal(project: Project, run_id: str) -> AppendJournal | None:
-    if not any(
-        n.write is not None and str(n.write.mode) == "append"
-        for p in project.config.pipelines
-        for n in p.nodes
-    ):
-        return None  # nothing to journal: no folder made
-    return AppendJournal(project.root, run_id)
 
 
 def _open_journal(project: Project, run_id: str) -> AppendJournal | None:

@@ -72,7 +72,7 @@ def test_resume_after_a_successful_run_has_nothing_to_do(project):
     assert first.ok
     done = odibi("run", str(cfg), "--resume", cwd=cfg.parent)
     assert done.returncode == 0, done.stderr
-    assert f"nothing to resume: the last run of resumable ({first.run_id}) succeeded" in done.stdout
+    assert f"nothing to resume: the last recorded run of resumable ({first.run_id}) succeeded" in done.stdout
     store = RunStateStore(cfg.parent)
     try:
         assert len(store.list_runs("resumable")) == 1  # nothing ran, nothing recorded
