@@ -161,6 +161,7 @@ def run_project(
     resume: bool = False,
     listener=None,
     debug: bool = False,
+    story: bool = True,
 ):
     """Validate, then run the selected nodes; returns a :class:`odibi.run.runner.RunResult`.
 
@@ -169,7 +170,8 @@ def run_project(
     nodes that do not set their own. ``resume``: run again only what failed, was skipped or did not
     finish in the project's last run, and what depends on it (a result with no nodes: nothing to do).
     ``on_node(result)`` as each node ends; ``listener(event, fields)`` follows every event (progress).
-    ``debug``: failures keep their traceback."""
+    ``debug``: failures keep their traceback. ``story``: write the run's story (``result.story`` says
+    where; ``story.auto_generate: false`` in the project turns it off too)."""
     from odibi.engines import registry
     from odibi.run.runner import RunResult, run_plan
 
@@ -198,6 +200,7 @@ def run_project(
                 resume=plan,
                 listener=listener,
                 debug=debug,
+                story=story,
             )
         )
     finally:

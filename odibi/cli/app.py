@@ -213,6 +213,10 @@ def run(
             "and what depends on it.",
         ),
     ] = False,
+    no_story: Annotated[
+        bool,
+        typer.Option("--no-story", help="Write no story for this run (default: the project's story: block)."),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json (the run record on stdout).")] = "text",
 ) -> None:
     """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
@@ -259,6 +263,7 @@ def run(
                 resume=resume,
                 listener=progress,
                 debug=_state["debug"],
+                story=not no_story,
             )
         )
     if fmt == "json":
@@ -363,8 +368,12 @@ def list_(
         _fail(_usage(f"unknown list '{what}': operations, transforms or engines"))
 
 
+from odibi.cli.story import story_app  # noqa: E402  (a light module: its commands import what they use)
+
+app.add_typer(story_app, name="story")
+
 # Commands that only read files and print: no engine, session, temporary file or atexit hook to clean up.
-_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list", "runs"})
+_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list", "runs", "story"})
 
 
 def main() -> None:

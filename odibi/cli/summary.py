@@ -107,6 +107,13 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
         f"{verdict}: {counts['success']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped"
         f"{not_run} in {result.duration_s:.2f}s" + (run if result.run_id else "")
     )
+    story = getattr(result, "story", None) or {}
+    if story:
+        shown = story.get("html") or story.get("md") or story.get("json") or ""
+        shown = _short(shown) if shown.startswith("/") else shown
+        console.print(mask(f"story: {shown}"), soft_wrap=True)
+    elif getattr(result, "story_error", None):
+        console.print(mask(f"[yellow]story not written:[/] {result.story_error}"), soft_wrap=True)
 
 
 def print_plan(valid, engine: str) -> None:

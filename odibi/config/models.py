@@ -412,6 +412,11 @@ class NodeConfig(OdibiModel):
         description="When this node fails: fail_fast stops the run (nodes not started are skipped); "
         "continue skips only its downstream. Default: the run's (--on-error, else the project's).",
     )
+    sensitive: bool | list[str] = Field(
+        False,
+        description="Columns whose values stories never show (masked as ***, in this node and in every "
+        "node that has a column of that name); true: no sample of this node at all.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -457,10 +462,26 @@ class PipelineConfig(OdibiModel):
 class StoryConfig(OdibiModel):
     """Run reports ("stories")."""
 
-    connection: str | None = Field(None, description="Connection the stories are written to.")
-    path: str = Field("stories/", description="Folder inside the connection.")
-    max_sample_rows: int = Field(10, ge=0, description="Sample rows kept per node.")
+    connection: str | None = Field(
+        None,
+        description="Connection the stories are written to (default: the project's folder). Without a "
+        "story block, stories go to .odibi/stories/ beside the project.",
+    )
+    path: str = Field("stories/", description="Folder inside the connection (one subfolder per project).")
+    max_sample_rows: int = Field(10, ge=0, description="Sample rows kept per node (0: none).")
     auto_generate: bool = Field(True, description="Write a story after every run.")
+    verbosity: Literal["minimal", "normal", "detailed"] = Field(
+        "normal",
+        description="minimal: statuses, timings, schemas, failures, no samples or extra counts; normal: "
+        "plus samples and schema changes; detailed: plus a row count of every node (lazy ones too).",
+    )
+    formats: list[Literal["json", "md", "html"]] = Field(
+        default_factory=lambda: ["json", "md", "html"],
+        description="Renderings written; the JSON record is always written (the others are made from it).",
+    )
+    keep_last: int | None = Field(
+        None, ge=1, description="Keep only the newest N stories of the project (default: keep all)."
+    )
 
 
 class RetryConfig(OdibiModel):

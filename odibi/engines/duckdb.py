@@ -326,8 +326,15 @@ class DuckDBEngine:
         return relation_fingerprint(self.con, relation)
 
     def sample(self, relation: str, n: int) -> list[dict[str, Any]]:
-        backend = self.ibis
-        return backend.to_pyarrow(backend.table(relation).limit(n)).to_pylist()
+        # Arrow answers every type DuckDB writes; Ibis (~0.2 s to import) only for what Arrow cannot hold
+        try:
+            table = self.con.execute(
+                f"SELECT * FROM {quote_ident(relation)} LIMIT {int(n)}"
+            ).fetch_arrow_table()
+        except duckdb.NotImplementedException:
+            backend = self.ibis
+            return backend.to_pyarrow(backend.table(relation).limit(n)).to_pylist()
+        return table.to_pylist()
 
     # -- writes ----------------------------------------------------------------------------------
     def write(self, relation: str, spec: WriteSpec) -> int | None:

@@ -28,7 +28,11 @@ JOURNAL = Path(".odibi") / "journal"
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+    """``20261202T125850.123Z-7d19bb17``: UTC to the millisecond, then random; ids sort by start time
+    (stories and runs are listed and pruned in that order)."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    return stamp + "-" + uuid.uuid4().hex[:8]
 
 
 class AppendJournal:

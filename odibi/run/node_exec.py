@@ -38,6 +38,7 @@ from odibi.run.journal import AppendJournal
 from odibi.run.merge import MODES as MERGE_MODES
 from odibi.run.merge import check_keys, duplicate_keys_query, merge_query
 from odibi.run.steps import run_steps
+from odibi.run.story_capture import StorySettings, capture
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,6 +76,8 @@ class RunContext:
     marks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # to record if all went well
     skip_writes: set[tuple[str, str]] = field(default_factory=set)  # resumed runs: writes done earlier
     lock: threading.Lock = field(default_factory=threading.Lock)
+    story: StorySettings | None = None  # what the run's story records (None: no story)
+    story_s: float = 0.0  # seconds spent gathering story facts (samples, counts) in nodes
 
 
 def project_plan_upstream(node: CompiledNode) -> list[str]:
@@ -113,7 +116,7 @@ def execute(ctx: RunContext, node: CompiledNode, uses: int, deep: bool, result: 
                 _incremental_read(ctx, node, target, lambda name: engine.register_read(name, spec), result)
         stage = "transform"
         if not plain_read:
-            _define(ctx, node, materialize)
+            _define(ctx, node, materialize, result)
         if cfg.validation is not None:
             stage = "validation"
             qspec = None
@@ -127,6 +130,7 @@ def execute(ctx: RunContext, node: CompiledNode, uses: int, deep: bool, result: 
         stage = "schema"
         result.columns = engine.columns(node.name)
         skip_write = (node.pipeline, node.name) in ctx.skip_writes
+        spec = None
         if cfg.write is not None and skip_write:
             result.notes.append("recomputed for the resumed nodes; its write was done by the resumed run")
         elif cfg.write is not None and cfg.write.path is None:
@@ -150,6 +154,7 @@ def execute(ctx: RunContext, node: CompiledNode, uses: int, deep: bool, result: 
             result.rows = engine.count(node.name)
         elif cfg.write is None:
             result.lazy = True
+        capture(ctx, node, result, materialized=materialize or plain_read, written=spec)
     except Exception as exc:
         step = getattr(exc, "step", None)
         if stage == "transform" and isinstance(step, int):
@@ -352,13 +357,16 @@ def _target_lock(spec: WriteSpec | None, safety: SafetyConfig) -> Iterator[None]
         held.release(unlink=True)  # acquire() re-checks the inode, so unlinking is safe
 
 
-def _define(ctx: RunContext, node: CompiledNode, materialize: bool) -> None:
-    """Give the engine the node's relation: its steps, its query, or its input under its name."""
+def _define(ctx: RunContext, node: CompiledNode, materialize: bool, result: NodeResult) -> None:
+    """Give the engine the node's relation: its steps, its query, or its input under its name; the
+    SQL it ran is kept on ``result`` (for the story)."""
     engine = ctx.engine
     if node.deferred:
-        run_steps(engine, node, sorted(project_plan_upstream(node)), materialize=materialize)
+        run_steps(engine, node, sorted(project_plan_upstream(node)), materialize=materialize,
+                  trace=result.steps)  # fmt: skip
     elif node.query is not None:
         sql = render_node(node, engine.dialect, consume=ctx.consume).sql or ""
+        result.sql = sql
         ctx.events.debug("sql", f"defining {node.name}", pipeline=node.pipeline, node=node.name, sql=sql)
         engine.define(node.name, sql, materialize=materialize)
     elif node.input_name is not None:

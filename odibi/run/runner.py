@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +68,12 @@ class NodeResult:
     action: str = "run"  # run | recomputed (only to feed resumed nodes; its write was skipped)
     started_at: float | None = None  # epoch seconds
     ended_at: float | None = None
+    # for the story (run/story_capture.py): what ran, what it read, its first rows, earlier attempts
+    sql: str | None = None  # the node's query as run, in the engine's dialect
+    steps: list[str] = field(default_factory=list)  # step by step nodes: what each step ran
+    source_columns: dict[str, str] | None = None  # the columns of a read node's read, before its steps
+    sample: dict[str, Any] | None = None  # {"columns", "rows", "source"}: JSON values, not yet masked
+    retries: list[dict[str, Any]] = field(default_factory=list)  # failures of attempts that were retried
 
 
 @dataclass
@@ -82,6 +89,9 @@ class RunResult:
     workers: int = 1
     on_error: str = "continue"
     resumed_from: str | None = None
+    story: dict[str, str] = field(default_factory=dict)  # format → where the run's story was written
+    story_error: str | None = None  # why the story could not be written (the run's outcome stands)
+    story_s: float = 0.0  # seconds the story cost: samples and counts in nodes, then build and write
 
     @property
     def ok(self) -> bool:
@@ -97,6 +107,9 @@ class RunResult:
             "workers": self.workers,
             "on_error": self.on_error,
             "resumed_from": self.resumed_from,
+            "story": self.story,
+            "story_error": self.story_error,
+            "story_s": round(self.story_s, 4),
             "nodes": [n.__dict__ for n in self.nodes],
         }
 
@@ -136,6 +149,7 @@ def run_plan(
     listener: Listener | None = None,
     debug: bool = False,
     record: bool = True,
+    story: bool = True,
 ) -> RunResult:
     """Execute the selected nodes on ``engine``.
 
@@ -148,6 +162,8 @@ def run_plan(
     project's). ``resume``: the nodes of an earlier run to run again (``selection`` holds them).
     ``log(result)`` is called as each node ends; ``listener(event, fields)`` follows the run's events.
     ``debug``: failures keep their traceback. ``record``: keep the run in the project's run state.
+    ``story``: write the run's story (unless the project's ``story.auto_generate`` is false; scratch
+    runs never do), also when nodes fail or the run stops half-way.
     """
     started, started_at = time.perf_counter(), time.time()
     run_id = new_run_id()
@@ -162,6 +178,11 @@ def run_plan(
     planned = [(p.name, n) for p, names in selection for n in names]
     store = journal = conns = None
     results: list[NodeResult] = []
+    settings = None if scratch or not story else _story_settings(project)
+    story_files: dict[str, str] = {}
+    story_error: str | None = None
+    story_s = 0.0
+    ctx: RunContext | None = None
     try:  # whatever fails from here on, what was opened is closed (locks, journal, state, secrets)
         store = _start_record(project, record and not scratch, run_id, engine.name, planned, resume,
                               workers, started_at)  # fmt: skip
@@ -169,6 +190,7 @@ def run_plan(
         conns = OpenConnections(project)
         ctx = RunContext(project, engine, redirect, cfg.safety, journal, consume, conns, events)
         ctx.full_refresh = full_refresh
+        ctx.story = settings
         ctx.incremental = IncrementalState(project.root) if not scratch else None  # scratch runs: no marks
         if resume is not None:
             ctx.skip_writes = set(resume.recompute)
@@ -181,6 +203,19 @@ def run_plan(
             results.extend(ran)
             _record_marks(ctx, pplan.name, ran)
     finally:
+        if settings is not None and conns is not None:
+            stopped = sys.exc_info()[1]
+            story_started = time.perf_counter()
+            story_files, story_error = _write_story(
+                project, conns, settings, run_id=run_id, engine=engine.name, planned=planned,
+                results=results, compiled=compiled, started_at=started_at,
+                duration_s=time.perf_counter() - started, workers=workers, on_error=on_error,
+                resumed_from=resume.from_run if resume else None,
+                error=None if stopped is None else f"{type(stopped).__name__}: {stopped}",
+            )  # fmt: skip
+            story_s = time.perf_counter() - story_started + (ctx.story_s if ctx is not None else 0.0)
+            if story_error is not None:
+                events.emit("story_failed", logging.WARNING, f"story not written: {story_error}")
         if conns is not None:
             conns.close()
         if journal is not None:
@@ -207,7 +242,38 @@ def run_plan(
         workers=workers,
         on_error=on_error,
         resumed_from=resume.from_run if resume else None,
+        story=story_files,
+        story_error=story_error,
+        story_s=story_s,
     )
+
+
+def _story_settings(project: Project):
+    """What this project's stories record, or None when it writes none (``auto_generate: false``)."""
+    from odibi.run.story_capture import StorySettings
+
+    cfg = project.config.story
+    if cfg is None:
+        return StorySettings()
+    if not cfg.auto_generate:
+        return None
+    return StorySettings(verbosity=cfg.verbosity, max_sample_rows=cfg.max_sample_rows)
+
+
+def _write_story(project: Project, conns, settings, **facts) -> tuple[dict[str, str], str | None]:
+    """Build and commit the run's story; (format → location, None) or ({}, why it was not written)."""
+    try:
+        from odibi.run.story_build import build_story, write_story
+
+        cfg = project.config.story
+        record = build_story(project, ended_at=time.time(), verbosity=settings.verbosity, **facts)
+        formats = list(cfg.formats) if cfg is not None else ["json", "md", "html"]
+        return write_story(project, conns, record, formats, cfg.keep_last if cfg is not None else None), None
+    except Exception as exc:
+        from odibi.secrets import mask
+
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {}, mask(text)
 
 
 class _Runner:
@@ -333,6 +399,7 @@ class _Runner:
 
         try:
             result = retries.call(attempt, policy, retryable, on_retry)
+            result.retries = [_retried(ctx, f) for f in attempts]
             if len(attempts) > 0:
                 result.notes.append(
                     f"succeeded at attempt {result.attempts} of {policy.max_attempts} "
@@ -350,6 +417,7 @@ class _Runner:
             elif failure.retryable:
                 failure.retry_reason += f"; gave up after {result.attempts} attempts"
             result.status = "failed"
+            result.retries = [_retried(ctx, f) for f in attempts if f is not failure]
             result.error = ctx.conns.display(failure.render())
             result.failure = failure.to_dict()
             result.failure["message"] = ctx.conns.display(result.failure["message"])
@@ -369,6 +437,12 @@ class _Runner:
                 sub = (stage,)
             location = self.ctx.project.source.locate((*path, *sub))
         return describe(fault.fault, fault.stage, location=location, debug=self.debug)
+
+
+def _retried(ctx: RunContext, failure: Failure) -> dict[str, Any]:
+    out = failure.to_dict()
+    out["message"] = ctx.conns.display(out["message"])
+    return out
 
 
 class _Serialized:

@@ -26,14 +26,24 @@ log = logging.getLogger("odibi.run")
 MAX_PIVOT_VALUES = 10_000
 
 
-def run_steps(engine: Engine, node: CompiledNode, visible: list[str], *, materialize: bool) -> None:
-    """Define ``node.name`` on ``engine`` by running its steps one after the other."""
+def run_steps(
+    engine: Engine,
+    node: CompiledNode,
+    visible: list[str],
+    *,
+    materialize: bool,
+    trace: list[str] | None = None,
+) -> None:
+    """Define ``node.name`` on ``engine`` by running its steps one after the other; ``trace`` (when
+    given) receives what each step ran: its SQL in the engine's dialect, or the Python function."""
     previous = node.input_name
     count = len(node.plan_steps)
     for i, step in enumerate(node.plan_steps):
         last = i == count - 1
         relation = node.name if last else f"{node.name}__step{i + 1}"
         if step.kind == "function" and step.transform is not None and step.transform.style != "ibis":
+            if trace is not None:
+                trace.append(f"step {i + 1}: Python function {step.transform.name} ({step.transform.style})")
             _run_python(engine, step, previous, relation, visible)
         else:
             query = _step_query(engine, node, step, previous)
@@ -44,6 +54,8 @@ def run_steps(engine: Engine, node: CompiledNode, visible: list[str], *, materia
                 pretty=False,
                 copy=False,
             )  # `bound` was built for this call alone
+            if trace is not None:
+                trace.append(f"step {i + 1}: {sql}")
             engine.define(relation, sql, materialize=materialize and last)
         previous = relation
 

@@ -13,7 +13,9 @@ What a user would notice, and what is checked:
 - with ``retry:`` the same fault costs one more attempt and the run's outputs are the clean run's;
 - a transient fault is tried exactly ``max_attempts`` times with the configured backoff, a permanent
   one (a Python ValueError, a failing cast in SQL) exactly once, and a node's ``retry:`` wins over the
-  project's.
+  project's;
+- a fault while the run's story is committed leaves the run's outcome and outputs as they were, says the
+  story was not written, and leaves no half story listed.
 """
 
 from __future__ import annotations
@@ -170,17 +172,45 @@ def _template(tmp_path: Path, monkeypatch, engine: str, where: str, retry: str) 
     return Template(root, old, new, counter.calls)
 
 
+STORY = "<story>"  # the k-th call belongs to writing the run's story, after every node ended
+
+
 def _faulted_node(template: Template, where: str, k: int) -> str | None:
     """The node whose write the k-th call belongs to (None: a call outside any node, e.g. a lock that
-    the engine or the run state takes before the nodes start)."""
+    the engine or the run state takes before the nodes start; STORY: a call of the story's commit)."""
     if where != "os.replace":
         return template.calls[k - 1].args[1]  # (engine, relation, spec): the relation is the node
     later = [str(c.args[1]) for c in template.calls[k - 1 :]]  # os.replace(src, dst): the dst
+    story_staging = str(template.root.parent / "clean" / ".odibi" / "staging") + "/"
+    if "/.odibi/stories/" in later[0] or later[0].startswith(story_staging):
+        return STORY
     if not any(part in later[0] for part in ("/data/.odibi/staging/", "/data/out/")):
         return None
     # a commit renames onto its target; a staging lock belongs to the next commit's write
     commit = next(d for d in later if "/data/out/" in d)
     return next(node for node, rel in TARGETS.items() if commit.endswith(rel))
+
+
+def _expect_story_fault(root: Path, result, template: Template, label: str) -> None:
+    """A fault while the story is committed: every node succeeded and wrote its batch, the run says its
+    story was not written and why, no staging is left, and no half story is listed (the JSON record is
+    committed last, so a listed story has every rendering)."""
+    from odibi.story.store import StoryStore
+
+    assert result.ok, f"{label}: {[n.error for n in result.nodes]}"
+    assert result.story == {} and "injected I/O error" in (result.story_error or ""), label
+    assert _contents(root) == template.new, label
+    assert _staging_files(root) == [], label
+    own = root / ".odibi" / "staging"
+    left = [p.name for p in own.rglob("*") if not p.name.endswith(".lock")] if own.exists() else []
+    assert left == [], f"{label}: story staging left: {left}"
+    store = StoryStore(api.load_project(root / "odibi.yaml"))
+    try:
+        assert result.run_id not in [e.run_id for e in store.entries()], label
+        for entry in store.entries():
+            assert set(entry.files) == {"json", "md", "html"}, f"{label}: {entry}"
+    finally:
+        store.close()
 
 
 def _expect_after_fault(template: Template, contents: Contents, failed: str | None, where: str) -> None:
@@ -205,6 +235,9 @@ def test_a_failing_write_or_rename_at_every_call_leaves_old_or_new_never_mixed(
     outside every node (the engine's or the run's own locks) fails the run before any node starts."""
     template = _template(tmp_path, monkeypatch, engine, where, retry="")
     assert len(template.calls) >= (4 if where == "engine.write" else 8), template.calls
+    if where == "os.replace":  # the story's commits are among the renames a fault may hit
+        stories = [k for k in range(1, len(template.calls) + 1) if _faulted_node(template, where, k) == STORY]
+        assert len(stories) >= 3, template.calls
     for k in range(1, len(template.calls) + 1):
         root = tmp_path / f"k{k}"
         shutil.copytree(template.root, root)
@@ -222,6 +255,9 @@ def test_a_failing_write_or_rename_at_every_call_leaves_old_or_new_never_mixed(
             else:
                 result = api.run_project(cfg, workers=1)
         assert len(injector.calls) >= k, label
+        if failed == STORY:
+            _expect_story_fault(root, result, template, label)
+            continue
         contents = _contents(root)
         _expect_after_fault(template, contents, failed, label)
         assert _staging_files(root) == [], f"{label}: staging left: {_staging_files(root)}"
@@ -289,6 +325,10 @@ def test_with_retries_a_failing_write_costs_one_more_attempt(tmp_path, monkeypat
                 result = None
             else:
                 result = api.run_project(cfg, workers=1)
+        if failed == STORY:  # the story is not a node: nothing retries it, the run stands
+            _expect_story_fault(root, result, template, label)
+            assert waits == [], label
+            continue
         assert _staging_files(root) == [], f"{label}: staging left: {_staging_files(root)}"
         if result is None:
             _expect_after_fault(template, _contents(root), None, label)

@@ -36,7 +36,8 @@ def test_a_large_run_lists_its_notable_nodes(tmp_path, monkeypatch):
     listed = [n for n in range(60) if f"│ {name(n)} │" in out]
     assert 1 + 3 < len(listed) <= 1 + 3 + 10  # the failure, the not-run views, at most the 10 slowest
     assert f"{60 - len(listed)} more nodes succeeded; odibi run --all-nodes lists every node" in out
-    assert out.splitlines()[-1].startswith("failed: 56 succeeded, 1 failed, 0 skipped, 3 not run")
+    assert out.splitlines()[-2].startswith("failed: 56 succeeded, 1 failed, 0 skipped, 3 not run")
+    assert out.splitlines()[-1].startswith("story: ")  # where the run's story was written
 
 
 def test_all_nodes_lists_every_node(tmp_path, monkeypatch):
