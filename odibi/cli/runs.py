@@ -68,13 +68,9 @@ def _project(config: Path | None) -> tuple[Path, str]:
     """The project root (the config file's folder) and the project's name."""
     import yaml
 
-    path = Path("odibi.yaml") if config is None else Path(config)
-    if path.is_dir():
-        path = path / "odibi.yaml"
-    if not path.is_file():
-        raise UsageError(
-            f"no project file at {path}", hint="give the project YAML file (or the folder holding odibi.yaml)"
-        )
+    from odibi.cli.project_file import project_file
+
+    path = project_file(config)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -101,16 +101,9 @@ def diff(
 
 
 def _project_file(config: Path | None) -> Path:
-    from odibi.errors import UsageError
+    from odibi.cli.project_file import project_file
 
-    path = Path("odibi.yaml") if config is None else Path(config)
-    if path.is_dir():
-        path = path / "odibi.yaml"
-    if not path.is_file():
-        raise UsageError(
-            f"no project file at {path}", hint="give the project YAML file (or the folder holding odibi.yaml)"
-        )
-    return path
+    return project_file(config)
 
 
 def _open_store(config: Path | None) -> StoryStore:

@@ -60,6 +60,17 @@ def check_semantics(project: Project, problems: Problems) -> None:
             )
     if cfg.story and cfg.story.connection:
         check_connection(cfg.story.connection, ("story", "connection"), "story")
+        story_conn = cfg.connections.get(cfg.story.connection)
+        if story_conn is not None and story_conn.kind == "sql":
+            problems.add(
+                ConfigError(
+                    f"story: connection '{cfg.story.connection}' ({story_conn.type}) holds tables; stories "
+                    "are files",
+                    location=smap.locate(("story", "connection")),
+                    hint="give a file connection (local, azure_adls, s3, gcs, local_dbfs), or leave it out "
+                    "to write stories beside the project",
+                )
+            )
     for pi, pipeline in enumerate(cfg.pipelines):
         for ni, node in enumerate(pipeline.nodes):
             base = ("pipelines", pi, "nodes", ni)

@@ -78,6 +78,7 @@ class RunContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     story: StorySettings | None = None  # what the run's story records (None: no story)
     story_s: float = 0.0  # seconds spent gathering story facts (samples, counts) in nodes
+    story_unsampled: list[str] = field(default_factory=list)  # nodes a sample would have cost a job
 
 
 def project_plan_upstream(node: CompiledNode) -> list[str]:

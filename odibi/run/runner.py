@@ -197,7 +197,9 @@ def run_plan(
         events.emit("run_started", logging.INFO, f"run {run_id} of {cfg.project} on {engine.name}",
                     project=cfg.project, engine=engine.name, nodes=len(planned), workers=workers)  # fmt: skip
         runner = _Runner(ctx, compiled, workers, on_error, log, store, debug, resume)
-        conns.prepare(_used_connections(selection, compiled))  # secrets: once, in parallel, up front
+        used = _used_connections(selection, compiled)
+        story_conn = cfg.story.connection if settings is not None and cfg.story is not None else None
+        conns.prepare(used + ([story_conn] if story_conn else []))  # secrets: once, in parallel, up front
         for pplan, names in selection:
             ran = runner.pipeline(pplan, names)
             results.extend(ran)
@@ -212,6 +214,7 @@ def run_plan(
                 duration_s=time.perf_counter() - started, workers=workers, on_error=on_error,
                 resumed_from=resume.from_run if resume else None,
                 error=None if stopped is None else f"{type(stopped).__name__}: {stopped}",
+                unsampled=list(ctx.story_unsampled) if ctx is not None else [],
             )  # fmt: skip
             story_s = time.perf_counter() - story_started + (ctx.story_s if ctx is not None else 0.0)
             if story_error is not None:

@@ -50,7 +50,17 @@ def iso(epoch: float | None) -> str | None:
 
 def versions(engine: str) -> dict[str, str]:
     """Versions of Python, odibi and the libraries the engine ran on: a loaded module's ``__version__``
-    (free), else the installed distribution's (a scan of site-packages, ~1 ms each)."""
+    (free), else the installed distribution's (a scan of site-packages, ~1 ms each); once per process."""
+    known = _VERSIONS.get(engine)
+    if known is None:
+        known = _VERSIONS[engine] = _versions(engine)
+    return dict(known)
+
+
+_VERSIONS: dict[str, dict[str, str]] = {}
+
+
+def _versions(engine: str) -> dict[str, str]:
     import sys
 
     out = {"python": platform.python_version()}
@@ -100,6 +110,7 @@ def build_story(
     on_error: str,
     resumed_from: str | None,
     error: str | None,
+    unsampled: list[str] | None = None,
 ) -> Story:
     """The typed record of a run (masked: secrets and sensitive columns)."""
     from odibi.run.node_exec import inputs as inputs_of
@@ -141,6 +152,7 @@ def build_story(
         on_error=on_error,
         resumed_from=resumed_from,
         error=mask(error) if error else None,
+        notes=_notes(engine, unsampled or [], verbosity),
         totals=_totals(nodes),
         nodes=nodes,
         edges=edges,
@@ -190,6 +202,17 @@ def _node(
         notes=[mask(n) for n in result.notes],
         reason=mask(result.error) if result.error and result.status in ("skipped", "not_run") else None,
     )
+
+
+def _notes(engine: str, unsampled: list[str], verbosity: str) -> list[str]:
+    if not unsampled:
+        return []
+    shown = ", ".join(unsampled[:8]) + (f" and {len(unsampled) - 8} more" if len(unsampled) > 8 else "")
+    return [
+        f"no sample of {len(unsampled)} node(s) ({shown}): on {engine} a sample of a node that wrote no "
+        f"local file costs an engine job, so it is taken at story verbosity 'detailed' (this run: "
+        f"'{verbosity}')"
+    ]
 
 
 def _failure_fields(failure: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from odibi.story.model import Comparison, NodeDelta, NodeStory, Retyped, Story
+from odibi.story.render_md import count, duration
 
 # a duration change counts when it is both this relative change and this many seconds
 DURATION_RATIO = 0.20
@@ -115,21 +116,11 @@ def _clean(text: object) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{int(minutes)} min {sec:.0f} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{int(hours)} h {int(minutes)} min"
+    return duration(seconds) or "?"
 
 
 def _rows(n: int | None) -> str:
-    return "?" if n is None else f"{n:,}"
+    return count(n) or "?"
 
 
 def _details(d: NodeDelta) -> list[str]:

@@ -207,6 +207,7 @@ class Story(_Record):
     on_error: str = "continue"
     resumed_from: str | None = None
     error: str | None = Field(None, description="What stopped the run itself, when it did not end normally.")
+    notes: list[str] = Field(default_factory=list, description="What a reader should know about this story.")
     totals: Totals
     nodes: list[NodeStory]
     edges: list[Edge] = Field(default_factory=list)

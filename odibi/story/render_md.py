@@ -134,6 +134,8 @@ def _head(out: list[str], story: Story) -> None:
     out += [f"# {esc(story.project)}: run {esc(story.status)}", ""]
     if story.description:
         out += [esc(story.description), ""]
+    if story.notes:
+        out += [*(f"> {esc(note)}" for note in story.notes), ""]
     if story.error:
         if _is_multiline(story.error):
             out += ["**The run stopped:**", "", *fence(story.error, "text")]

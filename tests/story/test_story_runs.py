@@ -282,3 +282,31 @@ def test_stories_through_an_s3_connection(tmp_path, moto_s3, monkeypatch):
     shown = CliRunner().invoke(app, ["story", "show", "last", "--config", str(cfg), "--format", "md"])
     assert shown.exit_code == 0, shown.output
     assert runs[-1].run_id in shown.output
+
+
+def test_on_spark_normal_samples_only_what_costs_no_job_and_says_so(tmp_path):
+    """On Spark a sample of a relation is a job; at ``normal`` the story samples what was written to a
+    local file (read back in Python) and says which nodes it did not sample; ``detailed`` samples all."""
+    cfg = _project(tmp_path)
+    result = api.run_project(cfg, engine="spark")
+    story = StoryStore(api.load_project(cfg)).load(result.run_id)
+    assert story.node("clean").sample.source == "output" and story.node("report").sample.rows == [[3, 120]]
+    assert story.node("people").sample is None
+    assert len(story.notes) == 1 and "people" in story.notes[0] and "detailed" in story.notes[0]
+    for ext in ("md", "html"):  # the renderings say it too
+        assert "no sample of 1 node(s) (people)" in Path(result.story[ext]).read_text(encoding="utf-8")
+    cfg = _project(tmp_path, story="story: {verbosity: detailed}")
+    result = api.run_project(cfg, engine="spark")
+    story = StoryStore(api.load_project(cfg)).load(result.run_id)
+    assert story.notes == [] and len(story.node("people").sample.rows) == 3
+
+
+def test_a_story_connection_that_holds_tables_is_a_located_validate_error(tmp_path):
+    cfg = _project(tmp_path, story="story: {connection: db}")
+    text = cfg.read_text(encoding="utf-8").replace(
+        "connections:\n", "connections:\n  db: {type: sql, url: 'postgresql://u@localhost/x'}\n", 1
+    )
+    cfg.write_text(text, encoding="utf-8")
+    outcome = CliRunner().invoke(app, ["validate", str(cfg)])
+    assert outcome.exit_code == 2, outcome.output
+    assert "stories are files" in outcome.output and "odibi.yaml:" in outcome.output
