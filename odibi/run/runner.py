@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -183,6 +182,7 @@ def run_plan(
     story_error: str | None = None
     story_s = 0.0
     ctx: RunContext | None = None
+    stopped: BaseException | None = None
     try:  # whatever fails from here on, what was opened is closed (locks, journal, state, secrets)
         store = _start_record(project, record and not scratch, run_id, engine.name, planned, resume,
                               workers, started_at)  # fmt: skip
@@ -204,9 +204,11 @@ def run_plan(
             ran = runner.pipeline(pplan, names)
             results.extend(ran)
             _record_marks(ctx, pplan.name, ran)
+    except BaseException as exc:  # noted for the story (which says what stopped the run), then raised
+        stopped = exc
+        raise
     finally:
         if settings is not None and conns is not None:
-            stopped = sys.exc_info()[1]
             story_started = time.perf_counter()
             story_files, story_error = _write_story(
                 project, conns, settings, run_id=run_id, engine=engine.name, planned=planned,

@@ -310,3 +310,30 @@ def test_a_story_connection_that_holds_tables_is_a_located_validate_error(tmp_pa
     outcome = CliRunner().invoke(app, ["validate", str(cfg)])
     assert outcome.exit_code == 2, outcome.output
     assert "stories are files" in outcome.output and "odibi.yaml:" in outcome.output
+
+
+def test_a_run_that_stops_half_way_still_writes_its_story(tmp_path, monkeypatch):
+    """Injected fault (the one fake here): the runner's bookkeeping after the pipeline raises, as an
+    interrupt or a bug would. The exception reaches the caller, and the story says what stopped the run."""
+    from odibi.run import runner
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("bookkeeping exploded")
+
+    monkeypatch.setattr(runner, "_record_marks", boom)
+    cfg = _project(tmp_path)
+    with pytest.raises(RuntimeError, match="bookkeeping exploded"):
+        api.run_project(cfg)
+    story = StoryStore(api.load_project(cfg)).load("last")
+    assert story.status == "failed" and story.error == "RuntimeError: bookkeeping exploded"
+    assert story.totals.success == 3  # the nodes themselves ran
+
+
+def test_a_run_started_while_an_exception_is_handled_is_not_blamed_for_it(tmp_path):
+    cfg = _project(tmp_path)
+    try:
+        raise ValueError("the caller's own, already handled")
+    except ValueError:
+        result = api.run_project(cfg)
+    story = StoryStore(api.load_project(cfg)).load(result.run_id)
+    assert result.ok and story.status == "success" and story.error is None
