@@ -166,11 +166,14 @@ def test_sigkill_during_overwrite_leaves_nothing_a_reader_trips_on(tmp_path, eng
     scratch.mkdir()
     cfg = tmp_path / "odibi.yaml"
     cfg.write_text(BIG.format(engine=engine, rows=400_000))
-    started = time.monotonic()
-    first = _odibi(cfg, scratch)
-    out, err = first.communicate(timeout=120)
-    duration = time.monotonic() - started
-    assert first.returncode == 0, out + err
+    # a run's lifetime, timed on a warm run: a machine's first run also pays one-off costs (the OS
+    # cache, compiling the story template) that would put later kills after the run has ended
+    for _ in range(2):
+        started = time.monotonic()
+        first = _odibi(cfg, scratch)
+        out, err = first.communicate(timeout=120)
+        duration = time.monotonic() - started
+        assert first.returncode == 0, out + err
     glob = str(data / "out" / "*.parquet")
     full = duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchone()[0]
     assert full == 400_000
