@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -179,8 +180,9 @@ class ConnectionConfig(OdibiModel):
 
     kind: ClassVar[str] = "files"  # "files" (read and written by path) or "sql" (tables and queries)
 
-    def open(self, name: str, project_root: Path) -> Connection:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def open(self, name: str, project_root: Path) -> Connection:
+        """The implementation of this connection, opened for a run (no I/O yet)."""
 
     def root_text(self) -> str:
         """The root this config names, for messages (no secrets)."""

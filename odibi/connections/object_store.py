@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import posixpath
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +37,7 @@ from odibi.secrets import mask
 log = logging.getLogger("odibi.connections")
 
 
-class ObjectStore:
+class ObjectStore(ABC):
     """A bucket or container (and a prefix in it) opened for a run."""
 
     remote = True
@@ -61,17 +62,21 @@ class ObjectStore:
         self._copies: dict[str, str] = {}
 
     # -- what a type provides ----------------------------------------------------------------------
-    def make_filesystem(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def make_filesystem(self) -> Any:
+        """The fsspec filesystem of this store, with its credentials."""
 
-    def storage_options(self) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec ``storage_options`` for this store's URIs (credentials included)."""
 
-    def spark_conf(self) -> dict[str, str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def spark_conf(self) -> dict[str, str]:
+        """The Spark / Hadoop settings that reach this bucket or account."""
 
-    def spark_uri(self, location: str) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def spark_uri(self, location: str) -> str:
+        """The URI Spark reads and writes for ``location``."""
 
     def auth_text(self) -> str:
         return ""

@@ -67,17 +67,10 @@ def fmt_int(n: int | None) -> str | None:
 
 
 def fmt_duration(s: float | None) -> str | None:
-    if s is None:
-        return None
-    if s < 1:
-        return f"{s * 1000:.0f} ms"
-    if s < 60:
-        return f"{s:.2f} s"
-    minutes, sec = divmod(s, 60)
-    if minutes < 60:
-        return f"{int(minutes)} min {sec:.0f} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{int(hours)} h {int(minutes)} min"
+    """As the Markdown story writes it; None stays None (the template shows a muted null)."""
+    from odibi.story.render_md import duration
+
+    return None if s is None else duration(s)
 
 
 def fmt_time(ts: str | None) -> str | None:
