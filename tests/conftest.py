@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -9,6 +10,13 @@ import pytest
 
 # Azurite, moto and the GCS emulator, started on free ports by the tests that use them
 pytest_plugins = ["tests.emulator_fixtures"]
+
+# The one local Spark session of a test process starts with PostgreSQL's JDBC driver on its classpath
+# when Debian's libpostgresql-jdbc-java is installed (.ci/run installs it): Spark then reads and writes
+# PostgreSQL over JDBC (tests/connections/test_sql_databases.py). pyspark reads this when it launches Java.
+_PG_JDBC = Path("/usr/share/java/postgresql.jar")
+if _PG_JDBC.exists() and "PYSPARK_SUBMIT_ARGS" not in os.environ:
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f"--jars {_PG_JDBC} pyspark-shell"
 
 
 @pytest.fixture

@@ -119,6 +119,7 @@ class AdlsContainer(ObjectStore):
     """An ADLS / Blob container (and prefix) of one account, opened for a run."""
 
     scheme = "abfs"
+    delta_scheme = "az"
     package = "adlfs"
     extra = "azure"
 
@@ -212,6 +213,51 @@ class AdlsContainer(ObjectStore):
         from adlfs import AzureBlobFileSystem
 
         return AzureBlobFileSystem(skip_instance_cache=True, **self.storage_options())
+
+    # -- delta-rs ------------------------------------------------------------------------------------
+    def delta_storage_options(self) -> dict[str, str]:
+        """The object_store crate's Azure keys: account, one credential, and ``account_url`` (or the
+        connection string's ``BlobEndpoint``) as the endpoint, plain HTTP allowed only when it says so.
+        https://docs.rs/object_store/latest/object_store/azure/enum.AzureConfigKey.html"""
+        c = self.config
+        mode = c.auth_mode
+        options = {"azure_storage_account_name": c.account}
+        endpoint = c.account_url
+        if mode == "connection_string":
+            assert c.connection_string is not None
+            parts = _parse_connection_string(c.connection_string.get_secret_value())
+            options["azure_storage_account_name"] = parts.get("AccountName", c.account)
+            if parts.get("UseDevelopmentStorage", "").lower() == "true":
+                options["azure_storage_use_emulator"] = "true"
+            endpoint = parts.get("BlobEndpoint") or endpoint
+            if not endpoint and parts.get("EndpointSuffix"):  # sovereign clouds
+                protocol = parts.get("DefaultEndpointsProtocol", "https")
+                endpoint = (
+                    f"{protocol}://{options['azure_storage_account_name']}.blob.{parts['EndpointSuffix']}"
+                )
+            if parts.get("AccountKey"):
+                options["azure_storage_account_key"] = parts["AccountKey"]
+            elif parts.get("SharedAccessSignature"):
+                options["azure_storage_sas_token"] = parts["SharedAccessSignature"].lstrip("?")
+        elif mode in ("key_vault", "direct_key"):
+            options["azure_storage_account_key"] = self.account_key() or ""
+        elif mode == "sas":
+            assert c.sas_token is not None
+            options["azure_storage_sas_token"] = c.sas_token.get_secret_value().lstrip("?")
+        elif mode == "service_principal":
+            assert c.client_secret is not None
+            options.update(
+                azure_storage_tenant_id=str(c.tenant_id),
+                azure_storage_client_id=str(c.client_id),
+                azure_storage_client_secret=c.client_secret.get_secret_value(),
+            )
+        elif c.client_id:  # managed identity (user-assigned); without it the system-assigned one
+            options["azure_storage_client_id"] = c.client_id
+        if endpoint:
+            options["azure_storage_endpoint"] = endpoint.rstrip("/")
+            if endpoint.startswith("http://"):
+                options["allow_http"] = "true"
+        return options
 
     # -- Spark ---------------------------------------------------------------------------------------
     def spark_conf(self) -> dict[str, str]:

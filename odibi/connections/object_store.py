@@ -7,7 +7,9 @@ never reach outside it.
 
 Engines that read files (DuckDB, pandas) get a local copy of what a read names, in a private folder of
 the run (under the project's ``.odibi/staging``, locked, swept after a crash, removed at the end).
-Spark reads the store itself (:meth:`spark_uri` + :meth:`spark_conf`).
+Spark reads the store itself (:meth:`spark_uri` + :meth:`spark_conf`). Delta tables are read and
+written in place by delta-rs (:meth:`delta_uri` + :meth:`delta_storage_options`), which commits
+through the table's log, not through odibi's staging.
 
 A write is staged as a local file and published with one object upload: S3, Azure Blob and GCS make an
 object visible only once its upload completes, so a reader sees the previous object or the new one,
@@ -42,6 +44,7 @@ class ObjectStore(ABC):
 
     remote = True
     scheme: ClassVar[str] = ""  # fsspec protocol of locations (s3, abfs, gs)
+    delta_scheme: ClassVar[str] = ""  # the scheme delta-rs knows this store by (az, s3, gs)
     package: ClassVar[str] = ""  # the fsspec implementation, for install hints
     extra: ClassVar[str] = ""  # odibi's pip extra that installs it
 
@@ -77,6 +80,12 @@ class ObjectStore(ABC):
     @abstractmethod
     def spark_uri(self, location: str) -> str:
         """The URI Spark reads and writes for ``location``."""
+
+    @abstractmethod
+    def delta_storage_options(self) -> dict[str, str]:
+        """delta-rs ``storage_options`` (the object_store crate's keys) that reach this store, credentials
+        included: built on each call and handed to delta-rs in memory, never put in the environment or a
+        file (:func:`odibi.formats.delta.locate` registers the secret values for masking first)."""
 
     def auth_text(self) -> str:
         return ""
@@ -200,6 +209,44 @@ class ObjectStore(ABC):
             return text
         base = str(self._private[0] / "copies" / self.name)
         return text.replace(base, f"{self.scheme}://{self.root_key}")
+
+    # -- Delta tables (delta-rs commits through its log; no staging) -------------------------------
+    def delta_uri(self, location: str) -> str:
+        """The URI delta-rs reads and writes for ``location``, refused unless it lies under the root."""
+        return f"{self.delta_scheme}://{self.key(location)}"
+
+    def is_delta_table(self, location: str) -> bool:
+        """Whether ``location`` holds a Delta log (asked afresh: no listing cache), for Spark's writes."""
+        key = self.key(location)
+        self._call(self.fs.invalidate_cache)
+        return bool(self._call(self.fs.exists, posixpath.join(key, "_delta_log")))
+
+    def check_delta_target(self, location: str, mode: str) -> None:
+        """Refuse to create a Delta table (overwrite, error) where objects lie that are neither a Delta
+        table nor odibi's output, as :func:`~odibi.connections.local.check_target` does on disk."""
+        if mode not in ("overwrite", "error"):
+            return
+        key = self.key(location)
+        if key == self.root_key:
+            raise NodeExecutionError(
+                f"{location} is connection '{self.name}''s root itself; a write replaces its target",
+                hint="write the table to a path inside it, e.g. gold/sales",
+            )
+        fs = self.fs
+        self._call(fs.invalidate_cache)
+        if not self._call(fs.exists, key):
+            return
+        if mode == "error":
+            raise NodeExecutionError(
+                f"output already exists: {location}",
+                hint="mode: error refuses to replace it; use overwrite or append",
+            )
+        owned = (posixpath.join(key, "_delta_log"), posixpath.join(key, OUTPUT_MARKER))
+        if not any(self._call(fs.exists, k) for k in owned):
+            raise NodeExecutionError(
+                f"output {location} holds objects that are not a Delta table odibi may replace",
+                hint="write the table to a new path, or remove those objects first",
+            )
 
     # -- writes ------------------------------------------------------------------------------------
     def stage(self, spec) -> ObjectStagedWrite:

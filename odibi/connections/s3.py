@@ -49,6 +49,7 @@ class S3Bucket(ObjectStore):
     """An S3 bucket (and prefix) opened for a run."""
 
     scheme = "s3"
+    delta_scheme = "s3"
     package = "s3fs"
     extra = "aws"
 
@@ -76,6 +77,28 @@ class S3Bucket(ObjectStore):
         import s3fs
 
         return s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options())
+
+    def delta_storage_options(self) -> dict[str, str]:
+        """delta-rs's S3 keys. delta-rs (1.x) commits each log entry with a conditional PUT
+        (``If-None-Match``), so no locking provider (DynamoDB) nor ``aws_s3_allow_unsafe_rename`` is
+        needed where the store honours conditional writes (AWS S3 since 2024, moto).
+        https://delta-io.github.io/delta-rs/integrations/object-storage/s3/"""
+        c = self.config
+        options: dict[str, str] = {}
+        if c.access_key_id is not None:
+            options["aws_access_key_id"] = _secret(c.access_key_id) or ""
+            options["aws_secret_access_key"] = _secret(c.secret_access_key) or ""
+        if c.session_token is not None:
+            options["aws_session_token"] = _secret(c.session_token) or ""
+        if c.profile:
+            options["aws_profile"] = c.profile
+        if c.region:
+            options["aws_region"] = c.region
+        if c.endpoint_url:
+            options["aws_endpoint_url"] = c.endpoint_url
+            if c.endpoint_url.startswith("http://"):
+                options["aws_allow_http"] = "true"
+        return options
 
     def spark_conf(self) -> dict[str, str]:
         c = self.config

@@ -1,21 +1,23 @@
-"""SQL databases through a URL: tables and queries, read and written in bulk. PostgreSQL today.
+"""SQL databases: tables and queries, read and written in bulk, on every engine.
 
-Reads go through DuckDB's ``postgres`` scanner (the ``duckdb-extension-postgres-scanner`` wheel, pinned
-with duckdb): typed Arrow, in parallel, no row-by-row fetch. Writes go through PostgreSQL's ``COPY``
-(psycopg) inside one transaction:
+``type: sql`` takes any SQLAlchemy URL. What happens with it depends on the database:
 
-- ``overwrite``: ``TRUNCATE`` + ``COPY`` (the table, its indexes and grants stay; readers see the old rows
-  or the new ones), or ``CREATE TABLE`` + ``COPY`` when it does not exist;
-- ``append``: ``COPY``; ``error`` / ``ignore``: refuse or skip an existing table;
-- ``upsert`` / ``append_once``: ``COPY`` into a temporary table, then one ``MERGE`` on ``keys`` (plain
-  equality, so it hash-joins; NULL keys are refused), or ``INSERT ... ON CONFLICT`` before PostgreSQL 15
-  (which then needs a unique index on the keys).
+- PostgreSQL (``sql_postgres.py``): reads through DuckDB's ``postgres`` scanner (typed Arrow, in
+  parallel), writes through ``COPY`` in one transaction; merges as one ``MERGE``.
+- Any other database SQLAlchemy reaches (SQLite, SQL Server / Azure SQL through ``azure_sql``, MySQL...;
+  ``sql_alchemy.py``): reads fetched into Arrow, writes as batched inserts in one transaction; merges as
+  a staged table plus ``DELETE``/``INSERT`` in that transaction.
+- On Spark, a database whose JDBC driver is on the session's classpath is read by ``spark.read.jdbc``
+  and written to a staging table by the executors, then published by the connection in one transaction
+  (:meth:`SqlDatabase.publish`); without the driver, rows travel through the driver process as Arrow.
+
+This module is imported with every config, so it imports no database library itself.
 """
 
 from __future__ import annotations
 
-import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,13 +25,13 @@ from pydantic import Field, SecretStr
 
 from odibi.connections.base import ConnectionCheck, ConnectionConfig
 from odibi.errors import EngineError, NodeExecutionError
-from odibi.secrets import mask
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+MERGE_MODES = ("upsert", "append_once")
 
 
 class SqlConnection(ConnectionConfig):
-    """Any SQL database reachable through a SQLAlchemy URL (PostgreSQL, MySQL, ...)."""
+    """Any SQL database reachable through a SQLAlchemy URL (PostgreSQL, SQLite, SQL Server, MySQL...)."""
 
     kind = "sql"
     type: Literal["sql"] = Field(description="A SQL database through SQLAlchemy.")
@@ -37,42 +39,47 @@ class SqlConnection(ConnectionConfig):
     schema_name: str | None = Field(None, alias="schema", description="Default schema.")
 
     def open(self, name: str, project_root: Path) -> SqlDatabase:
-        return SqlDatabase(name, self.type, "SQLAlchemy URL (masked)", url=self.url, schema=self.schema_name)
+        url = self.url.get_secret_value()
+        if re.match(r"^postgres(ql)?(\+[a-z0-9_]+)?://", url):
+            from odibi.connections.sql_postgres import PostgresDatabase
+
+            return PostgresDatabase(
+                name, self.type, "SQLAlchemy URL (masked)", url=self.url, schema=self.schema_name
+            )
+        from odibi.connections.sql_alchemy import AlchemyDatabase
+
+        return AlchemyDatabase(
+            name, self.type, "SQLAlchemy URL (masked)", url=self.url, schema=self.schema_name,
+            project_root=project_root,
+        )  # fmt: skip
 
 
-def _libpq_url(url: str) -> str:
-    """A SQLAlchemy URL as libpq takes it (``postgresql+psycopg://`` → ``postgresql://``)."""
-    return re.sub(r"^postgres(ql)?(\+[a-z0-9_]+)?://", "postgresql://", url)
+@dataclass(frozen=True)
+class JdbcTarget:
+    """How Spark reaches a database over JDBC: URL, driver class and properties (user, password...)."""
+
+    url: str
+    driver: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def options(self) -> dict[str, str]:
+        return {"url": self.url, "driver": self.driver, **self.properties}
 
 
-def _quote(name: str) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
-
-
-_PG_TYPE = {
-    "int8": "SMALLINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
-    "uint8": "SMALLINT", "uint16": "INTEGER", "uint32": "BIGINT", "uint64": "NUMERIC(20)",
-    "float": "REAL", "halffloat": "REAL", "double": "DOUBLE PRECISION", "bool": "BOOLEAN",
-    "string": "TEXT", "large_string": "TEXT", "date32[day]": "DATE",
-}  # fmt: skip
-
-
-def _pg_type(arrow_type: Any) -> str:
-    text = str(arrow_type)
-    if text in _PG_TYPE:
-        return _PG_TYPE[text]
-    if text.startswith("timestamp"):
-        return "TIMESTAMPTZ" if "tz=" in text else "TIMESTAMP"
-    if text.startswith("decimal"):
-        return f"NUMERIC({arrow_type.precision}, {arrow_type.scale})"
-    return "TEXT"
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class SqlDatabase:
-    """A SQL connection opened for a run: tables and queries (PostgreSQL), no files."""
+    """A SQL connection opened for a run: tables and queries, no files.
 
-    remote = True
+    Subclasses implement :meth:`read_arrow`, :meth:`write_arrow`, :meth:`publish` and :meth:`check`.
+    """
+
+    remote = True  # prepared before a run (secrets), like an object store
     tables = True
+    dialect = "postgres"  # sqlglot dialect of queries sent to the database
 
     def __init__(
         self, name: str, type_: str, where: str, *, url: SecretStr | None = None, schema: str | None = None
@@ -115,19 +122,6 @@ class SqlDatabase:
         return False
 
     # -- tables -----------------------------------------------------------------------------------
-    def _postgres_url(self) -> str:
-        if self._url is None:
-            raise EngineError(
-                f"connections of type '{self.type}' cannot be used yet in this version of odibi"
-            )
-        url = _libpq_url(self._url.get_secret_value())
-        if not url.startswith("postgresql://"):
-            raise EngineError(
-                f"connection '{self.name}': only PostgreSQL URLs can be read and written in this version of odibi",
-                hint="postgresql://user:${PASSWORD}@host:5432/db",
-            )
-        return url
-
     def table_name(self, table: str) -> str:
         if not _NAME.match(table):
             raise NodeExecutionError(
@@ -136,114 +130,36 @@ class SqlDatabase:
         return table if "." in table or not self.schema else f"{self.schema}.{table}"
 
     def read_arrow(self, *, table: str | None = None, query: str | None = None) -> Any:
-        """A table or a query's result as a pyarrow Table, through DuckDB's postgres scanner."""
-        import duckdb
-
-        url = self._postgres_url()
-        con = duckdb.connect()
-        try:
-            try:
-                import duckdb_extensions
-
-                duckdb_extensions.import_extension("postgres_scanner", con=con)
-            except ImportError:
-                raise EngineError(
-                    "reading PostgreSQL needs the package 'duckdb-extension-postgres-scanner'",
-                    hint='pip install "odibi[sql]"',
-                ) from None
-            literal = "'" + url.replace("'", "''") + "'"  # ATTACH takes no parameters
-            con.execute(f"ATTACH {literal} AS odibi_pg (TYPE postgres, READ_ONLY)")
-            if table is not None:
-                qualified = self.table_name(table)
-                qualified = qualified if "." in qualified else f"public.{qualified}"
-                sql = f"SELECT * FROM odibi_pg.{_quote(qualified)}"
-            else:
-                sql = "SELECT * FROM postgres_query('odibi_pg', ?)"
-            result = con.execute(sql, [query] if table is None else [])
-            data = result.arrow()
-            return data.read_all() if hasattr(data, "read_all") else data
-        except duckdb.Error as exc:
-            raise NodeExecutionError(
-                mask(f"connection '{self.name}': {str(exc).strip().splitlines()[0]}")
-            ) from None
-        finally:
-            con.close()
+        """A table or a query's result as a pyarrow Table."""
+        raise NotImplementedError
 
     def write_arrow(self, data: Any, *, table: str, mode: str, keys: list[str]) -> int:
-        """Write ``data`` (a pyarrow Table) to ``table`` with COPY, in one transaction; rows written."""
-        import psycopg
-        import pyarrow.csv as pacsv
+        """Write ``data`` (a pyarrow Table) to ``table`` in one transaction; rows written."""
+        raise NotImplementedError
 
-        name = self.table_name(table)
-        target = _quote(name)
-        cols = [str(c) for c in data.column_names]
-        col_list = ", ".join(_quote(c) for c in cols)
-        buf = io.BytesIO()
-        pacsv.write_csv(
-            data, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
-        )
-        payload = buf.getvalue()
-        ddl = ", ".join(f"{_quote(f.name)} {_pg_type(f.type)}" for f in data.schema)
-        try:
-            with psycopg.connect(self._postgres_url(), autocommit=False) as conn, conn.cursor() as cur:
-                cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name if "." in name else f"public.{name}"])
-                exists = bool(cur.fetchone()[0])
-                if exists and mode == "error":
-                    raise NodeExecutionError(
-                        f"table {name} already exists", hint="mode: error refuses to replace it"
-                    )
-                if exists and mode == "ignore":
-                    return 0
-                if not exists:
-                    cur.execute(f"CREATE TABLE {target} ({ddl})")
-                if mode in ("upsert", "append_once") and exists:
-                    self._merge(cur, conn, target, cols, col_list, ddl, payload, mode, keys)
-                else:
-                    if mode == "overwrite" and exists:
-                        cur.execute(f"TRUNCATE {target}")
-                    self._copy(cur, target, col_list, payload)
-                conn.commit()
-        except psycopg.Error as exc:
-            raise NodeExecutionError(
-                mask(f"connection '{self.name}': {str(exc).strip().splitlines()[0]}")
-            ) from None
-        return data.num_rows
+    def publish(self, staged: str, *, table: str, mode: str, keys: list[str]) -> None:
+        """Move the rows of the table ``staged`` (written by Spark over JDBC) into ``table`` with
+        ``mode``, in one transaction, then drop ``staged`` (also when publishing fails)."""
+        raise NotImplementedError
+
+    def discard(self, staged: str) -> None:
+        """Drop the staging table ``staged`` if a failed Spark write left it (best effort)."""
+        raise NotImplementedError
+
+    def jdbc(self) -> JdbcTarget | None:
+        """How Spark reaches this database over JDBC, or None when odibi does not know."""
+        return None
 
     @staticmethod
-    def _copy(cur: Any, target: str, col_list: str, payload: bytes) -> None:
-        with cur.copy(f"COPY {target} ({col_list}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(payload)
+    def check_write_mode(mode: str, keys: list[str]) -> None:
+        if mode in MERGE_MODES and not keys:
+            raise NodeExecutionError(f"mode {mode} needs keys", hint="write: {keys: [id]}")
 
-    def _merge(self, cur, conn, target, cols, col_list, ddl, payload, mode, keys) -> None:
-        cur.execute(f"CREATE TEMP TABLE odibi_batch ({ddl}) ON COMMIT DROP")
-        self._copy(cur, "odibi_batch", col_list, payload)
-        # plain equality, so PostgreSQL can hash-join the batch to the table (IS NOT DISTINCT FROM cannot
-        # be hashed: a nested loop, quadratic); keys are therefore required to be non-NULL
-        nulls = " OR ".join(f"{_quote(k)} IS NULL" for k in keys)
-        cur.execute(f"SELECT count(*) FROM odibi_batch WHERE {nulls}")
-        if cur.fetchone()[0]:
-            raise NodeExecutionError(
-                f"{mode} into a database table: key columns ({', '.join(keys)}) may not be NULL",
-                hint="filter or fill the NULL keys first",
-            )
-        match = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in keys)
-        values = ", ".join(f"s.{_quote(c)}" for c in cols)
-        if conn.info.server_version >= 150000:
-            sets = ", ".join(f"{_quote(c)} = s.{_quote(c)}" for c in cols if c not in keys)
-            update = f"WHEN MATCHED THEN UPDATE SET {sets} " if mode == "upsert" and sets else ""
-            cur.execute(
-                f"MERGE INTO {target} AS t USING odibi_batch AS s ON {match} "
-                f"{update}WHEN NOT MATCHED THEN INSERT ({col_list}) VALUES ({values})"
-            )
-            return
-        conflict = ", ".join(_quote(k) for k in keys)
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in cols if c not in keys)
-            if mode == "upsert"
-            else "DO NOTHING"
-        )
-        cur.execute(
-            f"INSERT INTO {target} ({col_list}) SELECT {col_list} FROM odibi_batch ON CONFLICT ({conflict}) {action}"
+    @staticmethod
+    def null_keys_error(mode: str, keys: list[str]) -> NodeExecutionError:
+        return NodeExecutionError(
+            f"{mode} into a database table: key columns ({', '.join(keys)}) may not be NULL",
+            hint="filter or fill the NULL keys first",
         )
 
     # -- run life ---------------------------------------------------------------------------------
@@ -254,15 +170,7 @@ class SqlDatabase:
         return {"name": self.name, "type": self.type, "root": self.where, "auth": "from the URL"}
 
     def check(self) -> ConnectionCheck:
-        try:
-            import psycopg
-
-            with psycopg.connect(self._postgres_url(), connect_timeout=5) as conn:
-                conn.execute("SELECT 1")
-            return ConnectionCheck(True, "the database answers")
-        except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return ConnectionCheck(False, mask(first))
+        return ConnectionCheck(False, "odibi cannot check this connection")
 
     def close(self) -> None:
         return None

@@ -16,6 +16,7 @@ import duckdb
 
 from odibi.connections.staging import mark_output, stage
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.engines.duckdb_copy import copy_options
 from odibi.engines.duckdb_sql import narrow_hugeint, quote_ident, relation_fingerprint
 from odibi.errors import NodeExecutionError
 from odibi.formats import delta, malformed
@@ -23,7 +24,6 @@ from odibi.formats.csv_infer import sniff_schema
 from odibi.formats.duckdb_read import drop_rejects as _drop_rejects
 from odibi.formats.duckdb_read import literal, read_error, table_function
 from odibi.formats.duckdb_read import rejects as _rejects
-from odibi.formats.duckdb_read import translate_options as _params
 from odibi.formats.options import normalise
 from odibi.formats.specs import read_back_options
 from odibi.run.locks import private_tempdir, release_dir
@@ -31,23 +31,6 @@ from odibi.run.locks import private_tempdir, release_dir
 # Reading (table functions, read errors, the strict CSV scan) is odibi.formats.duckdb_read, shared with the
 # pandas engine and odibi's type inferrer, whose sniff_schema stays importable from here.
 __all__ = ["DuckDBEngine", "logical_type", "narrow_hugeint", "relation_fingerprint", "sniff_schema"]
-
-_CSV_WRITE = {"header": "HEADER", "delimiter": "DELIMITER", "quote": "QUOTE", "escape": "ESCAPE",
-              "date_format": "DATEFORMAT", "timestamp_format": "TIMESTAMPFORMAT", "null_value": "NULLSTR",
-              "compression": "COMPRESSION"}  # fmt: skip
-_PARQUET_WRITE = {"compression": "COMPRESSION"}
-_JSON_WRITE = {
-    "compression": "COMPRESSION",
-    "date_format": "DATEFORMAT",
-    "timestamp_format": "TIMESTAMPFORMAT",
-}
-
-
-def _copy_value(value: Any) -> str:
-    """A COPY option's value: a literal, or a list of columns (PARTITION_BY)."""
-    if isinstance(value, tuple):
-        return "(" + ", ".join(quote_ident(v) for v in value) + ")"
-    return literal(value)
 
 
 def logical_type(dtype: Any) -> str:
@@ -348,22 +331,10 @@ class DuckDBEngine:
         if staged.appends_to_file:
             existing = self.read_sql(ReadSpec(staged.previous, spec.format, read_back_options(spec)))
             select = f"SELECT * FROM {existing} UNION ALL BY NAME {select}"
-        if spec.format == "csv":
-            params = {"HEADER": True, **_params("csv", spec.options, _CSV_WRITE)}
-            fmt = "CSV"
-        elif spec.format == "parquet":
-            params, fmt = _params("parquet", spec.options, _PARQUET_WRITE), "PARQUET"
-        elif spec.format == "json":
-            params, fmt = _params("json", spec.options, _JSON_WRITE), "JSON"
-        else:
-            raise NodeExecutionError(f"the duckdb engine cannot write format '{spec.format}' yet")
-        if spec.partition_by:
-            params["PARTITION_BY"] = tuple(spec.partition_by)
-        opts = "".join(f", {k} {_copy_value(v)}" for k, v in params.items())
         try:
-            row = self.con.execute(
-                f"COPY ({select}) TO {literal(str(staged.staging))} (FORMAT {fmt}{opts})"
-            ).fetchone()
+            # a partitioned output is a folder of col=value/ partitions, marked as odibi's
+            options = copy_options(spec.format, spec.options, spec.partition_by)
+            row = self.con.execute(f"COPY ({select}) TO {literal(str(staged.staging))} {options}").fetchone()
             if spec.partition_by:
                 mark_output(staged.staging)
             staged.commit()

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,13 @@ import pyarrow as pa
 from odibi.connections.staging import mark_output, stage
 from odibi.engines.arrow_frames import to_arrow, to_pandas
 from odibi.engines.base import Capability, ReadSpec, WriteSpec
+from odibi.engines.duckdb_copy import copy_options
 from odibi.engines.duckdb_sql import narrow_hugeint as _narrow_hugeint
 from odibi.engines.duckdb_sql import quote_ident, relation_fingerprint
 from odibi.errors import NodeExecutionError
-from odibi.formats import delta, malformed
-from odibi.formats.duckdb_read import csv_rejects
+from odibi.formats import delta, hive, malformed
+from odibi.formats.csv_infer import sniff_schema
+from odibi.formats.duckdb_read import csv_rejects, literal
 from odibi.formats.options import OptionError, normalise
 from odibi.formats.specs import read_back_options as _read_back_options
 from odibi.run.locks import private_tempdir, release_dir
@@ -99,14 +102,6 @@ def _canon(fmt: str, options: dict[str, Any], table: dict[str, str | None]) -> d
         if key not in table:
             raise NodeExecutionError(f"{fmt} option '{key}' is not supported by the pandas engine")
     return canon
-
-
-def _hive_folder(folder: str) -> bool:
-    """A folder with ``name=value`` sub-folders (a hive-partitioned dataset)."""
-    try:
-        return any(e.is_dir() and "=" in e.name for e in os.scandir(folder))
-    except OSError:
-        return False
 
 
 def _compression(value: Any) -> Any:
@@ -406,6 +401,17 @@ def _expand(uri: str) -> list[str]:
     return [uri]
 
 
+def _with_partitions(frame: pd.DataFrame, spec: ReadSpec, paths: list[str], rows: list[int]) -> pd.DataFrame:
+    """``frame`` (the rows of the hive folder's ``paths``, ``rows`` from each) with the partition columns
+    the folder names give, as text, in the column order DuckDB reads (``spec.schema``)."""
+    values = [hive.partition_values(spec.uri, p) for p in paths]
+    for name in dict.fromkeys(k for v in values for k in v):
+        column = [v.get(name) for v, n in zip(values, rows, strict=True) for _ in range(n)]
+        frame[name] = pd.Series(column, index=frame.index, dtype=object)
+    order = [c for c in spec.schema or {} if c in frame.columns]
+    return frame[order] if len(order) == len(frame.columns) else frame
+
+
 def read_csv_file(con: Any, path: str, kwargs: dict[str, Any], options: dict[str, Any], skip: bool):
     """One CSV file with pandas, malformed rows refused or skipped as on every engine: (frame, skipped).
 
@@ -545,8 +551,12 @@ class PandasEngine:
     def _read_csv(self, spec: ReadSpec) -> tuple[pd.DataFrame, int]:
         kwargs, typing = csv_read_params(spec.options)
         skip = typing.pop("on_bad_lines", "error") == "skip"
+        partitioned = os.path.isdir(spec.uri) and hive.is_hive_folder(spec.uri)
+        paths = hive.data_files(spec.uri, "csv") if partitioned else _expand(spec.uri)
+        if not paths:
+            raise NodeExecutionError(f"no csv files in {spec.uri}")
         parts, skipped = [], 0
-        for path in _expand(spec.uri):
+        for path in paths:
             part, count = read_csv_file(self.con, path, kwargs, spec.options, skip)
             parts.append(part)
             skipped += count
@@ -555,6 +565,9 @@ class PandasEngine:
         if kwargs["header"] is None and "names" not in kwargs:
             width = len(str(len(frame.columns) - 1))
             frame.columns = [f"column{i:0{width}d}" for i in range(len(frame.columns))]
+        if partitioned:  # typed below as DuckDB types the folder (spec.schema: DuckDB's reading of it)
+            spec = spec if spec.schema is not None else replace(spec, schema=sniff_schema(spec))
+            frame = _with_partitions(frame, spec, paths, [len(p) for p in parts])
         types = typing.get("types") or {}
         if isinstance(types, list | tuple):
             types = dict(zip(frame.columns, types, strict=False))
@@ -577,7 +590,7 @@ class PandasEngine:
 
     def _read_parquet(self, spec: ReadSpec) -> pd.DataFrame:
         canon = _canon("parquet", spec.options, _PARQUET_READ)
-        if os.path.isdir(spec.uri) and canon.get("hive_partitioning", True) and _hive_folder(spec.uri):
+        if os.path.isdir(spec.uri) and canon.get("hive_partitioning", True) and hive.is_hive_folder(spec.uri):
             # partition values are folder names: typed as DuckDB types them (as the DuckDB engine reads)
             path = spec.uri.replace("'", "''")
             union = ", union_by_name = true" if canon.get("union_by_name") else ""
@@ -727,17 +740,12 @@ class PandasEngine:
             self.con.unregister("__odibi_b")
 
     def _write_partitioned(self, frame: pd.DataFrame, folder: Path, spec: WriteSpec) -> None:
-        """A hive-partitioned parquet folder, written by DuckDB from the frame's Arrow form: the same
-        folders, files and types as the DuckDB engine's."""
-        canon = _canon("parquet", spec.options, _PARQUET_WRITE)
-        codec = f", COMPRESSION '{_compression(canon['compression'])}'" if "compression" in canon else ""
-        cols = ", ".join(quote_ident(c) for c in spec.partition_by)
+        """A hive-partitioned parquet or CSV folder, written by DuckDB's COPY from the frame's Arrow form
+        with the DuckDB engine's options: the same folders, files, text and types as its."""
+        options = copy_options(spec.format, spec.options, spec.partition_by)
         self.con.register("__odibi_w", to_arrow(frame))
         try:
-            target = str(folder).replace("'", "''")
-            self.con.execute(
-                f"COPY (SELECT * FROM __odibi_w) TO '{target}' (FORMAT PARQUET, PARTITION_BY ({cols}){codec})"
-            )
+            self.con.execute(f"COPY (SELECT * FROM __odibi_w) TO {literal(str(folder))} {options}")
         finally:
             self.con.unregister("__odibi_w")
         mark_output(folder)

@@ -243,6 +243,7 @@ class SparkEngine:
         self._unnamed: dict[str, Any] = {}  # registered relations whose temp view is not created yet
         self._cached: list[Any] = []
         self._bad_lines: dict[str, int] = {}  # read relation → malformed rows skipped (on_bad_lines: skip)
+        self._jdbc_drivers: dict[str, bool] = {}  # JDBC driver class → on the classpath
         self._ibis = None
         # held while temp views are created (and the Ibis backend made): a thread about to run SQL waits
         # until every relation registered so far has its view, even one another thread is naming
@@ -403,7 +404,10 @@ class SparkEngine:
             ]
             opts["inferSchema"] = "false"
             opts["enforceSchema"] = "true"
-            return load(T.StructType([*fields, corrupt]))
+            df = load(T.StructType([*fields, corrupt]))
+            # a hive folder's partition columns come last in folder order: put them in the decided order
+            order = [*spec.schema, _CORRUPT]
+            return df if df.columns == order else df.select(*[quote_ident(c) for c in order])
         df = load()
         if infer:
             # DuckDB infers 64-bit integers: "int" is BIGINT on every engine
@@ -510,6 +514,36 @@ class SparkEngine:
         # and column types come from the frame's dtypes rather than from sampled values
         self._register(relation, self._cache(self.spark.createDataFrame(to_arrow(frame))))
 
+    # -- databases over JDBC (the executors read and write; rows never pass through the driver) --------
+    def jdbc_driver(self, driver: str) -> bool:
+        """Whether the JDBC driver class ``driver`` is on the session's classpath. A Spark Connect
+        session cannot be asked: its server brings its own drivers (Databricks has the usual ones)."""
+        if is_connect(self.spark):
+            return True
+        known = self._jdbc_drivers.get(driver)
+        if known is None:
+            try:
+                self.spark.sparkContext._jvm.org.apache.spark.util.Utils.classForName(driver, True, False)
+                known = True
+            except Exception:  # Py4JJavaError: ClassNotFoundException
+                known = False
+            self._jdbc_drivers[driver] = known
+        return known
+
+    def read_jdbc(self, relation: str, target, *, table: str | None = None, query: str | None = None) -> None:
+        """A database table or query (``target``: a :class:`~odibi.connections.sql.JdbcTarget`), read
+        once by the executors and kept (counted, then used downstream)."""
+        reader = self.spark.read.format("jdbc").options(**target.options())
+        reader = reader.option("dbtable", table) if table is not None else reader.option("query", query)
+        self._register(relation, self._cache(reader.load()))
+
+    def write_jdbc(self, relation: str, target, table: str) -> int:
+        """Write the relation to a new table ``table`` (a staging table the connection publishes)."""
+        df = self.dataframe(relation)
+        writer = df.write.format("jdbc").options(**target.options()).option("dbtable", table)
+        writer.mode("errorifexists").save()
+        return self.count(relation)
+
     def dataframe(self, relation: str):
         """The relation as a Spark DataFrame."""
         df = self._views.get(relation)
@@ -608,18 +642,18 @@ class SparkEngine:
         """Delta through the session's Delta Lake (Databricks has it; a local session needs delta-spark's
         jars, which odibi cannot download): overwrite / append / error / ignore by the DataFrame writer,
         upsert / append_once by ``delta.tables.DeltaTable.merge``."""
-        from odibi.connections.local import check_target
+        from odibi.formats.delta import spark_target
 
-        check_target(Path(spec.uri), spec.mode)
+        location, exists = spark_target(spec)  # a store's table: its abfss:// / s3a:// / gs:// URI
         df = self.dataframe(relation)
         canon = normalise_write("delta", spec.options)
         try:
-            if spec.mode in ("upsert", "append_once") and Path(spec.uri, "_delta_log").is_dir():
+            if spec.mode in ("upsert", "append_once") and exists:
                 from delta.tables import DeltaTable
 
                 match = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in spec.keys)
                 merger = (
-                    DeltaTable.forPath(self.spark, spark_location(spec.uri))
+                    DeltaTable.forPath(self.spark, location)
                     .alias("t")
                     .merge(df.alias("s"), match)
                 )
@@ -633,7 +667,7 @@ class SparkEngine:
                 writer = writer.partitionBy(*spec.partition_by)
             if canon.get("merge_schema"):
                 writer = writer.option("mergeSchema", "true")
-            writer.save(spark_location(spec.uri))
+            writer.save(location)
         except ImportError:
             raise EngineError(
                 "delta upsert / append_once on Spark need the Python package 'delta-spark' (delta.tables)",
@@ -644,12 +678,13 @@ class SparkEngine:
         return None
 
     def _write_partitioned(self, df, opts: dict[str, str], staged, spec: WriteSpec) -> int | None:
-        """A hive-partitioned parquet folder: Spark's own layout (``col=value/part-*``) in the staged
-        folder, without Spark's ``_SUCCESS`` and checksum files, marked as odibi's and committed."""
+        """A hive-partitioned parquet or CSV folder: Spark's own layout (``col=value/part-*``) in the
+        staged folder, without Spark's ``_SUCCESS`` and checksum files, marked as odibi's and committed
+        (CSV: ``opts`` write the text the DuckDB engine writes, header included)."""
         observed_df, observed = _observe_count(df)
         try:
             observed_df.write.options(**opts).partitionBy(*spec.partition_by).mode("overwrite").format(
-                "parquet"
+                spec.format
             ).save(str(staged.staging))
             for extra in [*staged.staging.rglob("*.crc"), *staged.staging.rglob("_SUCCESS")]:
                 extra.unlink(missing_ok=True)

@@ -61,8 +61,9 @@ def translate_options(
     out = {}
     for key, value in canon.items():
         if key == "infer_schema":
-            if not value:
+            if not value:  # every column text, a hive folder's partition columns too
                 out["all_varchar"] = True
+                out["hive_types_autocast"] = False
             continue
         if key == "on_bad_lines":
             if value == "skip":

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from odibi.errors import NodeExecutionError
+from odibi.formats import hive
 
 log = logging.getLogger("odibi.read")
 
@@ -69,28 +70,33 @@ def _local(uri: str) -> str:
 
 
 def local_files(uri: str) -> list[str]:
-    """The local files ``uri`` names (a glob expanded), or [] for remote URIs."""
+    """The local files ``uri`` names (a glob expanded, a hive-partitioned folder's data files), or [] for
+    remote URIs."""
     if not is_local(uri):
         return []
     path = _local(uri)
     if any(ch in path for ch in "*?["):
         return [p for p in sorted(_glob.glob(path, recursive=True)) if os.path.isfile(p)]
+    if hive.is_hive_folder(path):
+        return hive.data_files(path)
     return [path] if os.path.isfile(path) else []
 
 
 def check_source(uri: str, fmt: str) -> None:
     """Refuse a folder where a file is expected and an empty file, before any reader sees them.
 
-    A CSV or JSON read names a file or a glob; a folder is a parquet dataset's shape. DuckDB says "No files
-    found" for a folder and reads a 0-byte CSV as one column ``column0``; both are mistakes.
+    A CSV or JSON read names a file or a glob (or, for CSV, a hive-partitioned folder, as ``partition_by``
+    writes it); any other folder is a parquet dataset's shape. DuckDB says "No files found" for a folder and
+    reads a 0-byte CSV as one column ``column0``; both are mistakes.
     """
     if fmt not in ("csv", "json") or not is_local(uri):
         return
     path = _local(uri)
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not (fmt == "csv" and hive.is_hive_folder(path)):
         raise NodeExecutionError(
             f"{uri} is a folder; give a file or a glob such as {uri.rstrip('/')}/*.{fmt}",
-            hint=f"a {fmt} read names one file or a glob of files",
+            hint=f"a {fmt} read names one file, a glob of files"
+            + (", or a folder of col=value/ partitions" if fmt == "csv" else ""),
         )
     for file in local_files(uri):
         if os.path.getsize(file) == 0:

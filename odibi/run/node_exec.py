@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -168,7 +169,7 @@ def _write(ctx: RunContext, relation: str, spec: WriteSpec, result: NodeResult) 
     engine, journal = ctx.engine, ctx.journal
     if spec.format == "delta":  # Delta commits (and merges) through its own log
         written = engine.write(relation, spec)
-        version = delta_version(spec.uri)
+        version = delta_version(spec.uri, spec.connection)
         if version is not None:
             result.notes.append(f"delta version {version}")
         return written
@@ -245,6 +246,24 @@ def _sql_connection(ctx: RunContext, name: str, what: str):
     return conn
 
 
+def _jdbc_target(engine: Engine, conn: Any, result: NodeResult) -> Any:
+    """How the engine reaches ``conn`` over JDBC, or None: engines without JDBC (DuckDB, pandas) and a Spark
+    session without the database's driver go through Arrow in the driver process (the node says so)."""
+    if not hasattr(engine, "read_jdbc"):
+        return None
+    target = conn.jdbc()
+    if target is None:
+        result.notes.append(f"{conn.name}: no JDBC URL known for this database; rows went through the driver")
+        return None
+    if not engine.jdbc_driver(target.driver):
+        result.notes.append(
+            f"{conn.name}: JDBC driver {target.driver} is not on the Spark classpath; rows went through the "
+            "driver process (add its jar with spark.jars for executor reads and writes)"
+        )
+        return None
+    return target
+
+
 def _table_read(ctx: RunContext, node: CompiledNode, target: str, result: NodeResult) -> None:
     """A table or query of a SQL connection, fetched in bulk (Arrow) and handed to the engine; an
     incremental read sends its filter to the database, so only new rows travel."""
@@ -253,8 +272,13 @@ def _table_read(ctx: RunContext, node: CompiledNode, target: str, result: NodeRe
     read = node.config.read
     conn = _sql_connection(ctx, read.connection, "a read")
     engine = ctx.engine
+    jdbc = _jdbc_target(engine, conn, result)
 
     def fetch(name: str, query: str | None = None) -> None:
+        table = conn.table_name(read.table) if read.table and query is None else None
+        if jdbc is not None:
+            engine.read_jdbc(name, jdbc, table=table, query=None if table else query or read.query)
+            return
         data = conn.read_arrow(table=read.table if query is None else None, query=query or read.query)
         engine.from_pandas(name, to_pandas(data))
 
@@ -269,7 +293,7 @@ def _table_read(ctx: RunContext, node: CompiledNode, target: str, result: NodeRe
         return
     inner = f"SELECT * FROM {conn.table_name(read.table)}" if read.table else read.query
     test = filter_query("odibi_src", read.incremental, {read.incremental.column: mark["type"]}, mark)
-    condition = test.find(exp.Where).this.sql(dialect="postgres")
+    condition = test.find(exp.Where).this.sql(dialect=conn.dialect)
     pushed = f"SELECT * FROM ({inner}) AS odibi_src WHERE {condition}"
     _incremental_read(ctx, node, target, lambda name: fetch(name, pushed), result, mark=mark)
 
@@ -290,10 +314,21 @@ def _table_write(ctx: RunContext, node: CompiledNode, result: NodeResult) -> int
                 hint="deduplicate the rows first (e.g. the deduplicate operation)",
             )
     lock = WriteSpec(f"sql://{conn.name}/{write.table}", "sql", mode, root=str(ctx.project.root))
+    jdbc = _jdbc_target(engine, conn, result)
     with _target_lock(lock, ctx.safety):
-        arrow = getattr(engine, "to_arrow", None)  # an engine holding Arrow data hands it over as it is
-        data = arrow(node.name) if arrow is not None else to_arrow(engine.to_pandas(node.name))
-        rows = conn.write_arrow(data, table=write.table, mode=mode, keys=keys)
+        if jdbc is not None:  # the executors stage the rows in a new table; one transaction publishes it
+            schema, _, _ = conn.table_name(write.table).rpartition(".")
+            staged = (f"{schema}." if schema else "") + f"odibi_stage_{uuid.uuid4().hex[:12]}"
+            try:
+                rows = engine.write_jdbc(node.name, jdbc, staged)
+            except BaseException:
+                conn.discard(staged)
+                raise
+            conn.publish(staged, table=write.table, mode=mode, keys=keys)
+        else:
+            arrow = getattr(engine, "to_arrow", None)  # an engine holding Arrow data hands it over as it is
+            data = arrow(node.name) if arrow is not None else to_arrow(engine.to_pandas(node.name))
+            rows = conn.write_arrow(data, table=write.table, mode=mode, keys=keys)
     result.written = f"{conn.name}:{conn.table_name(write.table)}"
     return rows
 
@@ -384,6 +419,8 @@ def _read_spec(ctx: RunContext, read) -> ReadSpec:
     if conn is None or not conn.remote:
         return with_inferred_schema(spec)
     if Capability.REMOTE_STORAGE not in ctx.engine.capabilities:
+        if spec.format == "delta":  # delta-rs reads the store itself (time travel needs the log)
+            return spec
         return with_inferred_schema(replace(spec, uri=conn.local_copy(spec.uri)))
     _give_connection(ctx, conn)
     native = replace(spec, uri=conn.spark_uri(spec.uri))

@@ -98,15 +98,17 @@ def test_a_spark_session_without_delta_says_so(make_project, monkeypatch):
     assert "no Delta Lake" in error and "duckdb / pandas engine" in error
 
 
-def test_delta_on_an_object_store_is_a_clear_error_for_now(make_project, tmp_path):
+def test_delta_on_a_remote_connection_without_delta_support_is_a_clear_error(make_project, tmp_path):
+    """Object stores give delta-rs their URI and options (tests/connections/test_delta_object_stores.py);
+    a remote connection type that gives none (a plugin's) is refused by name."""
     from odibi.engines.base import WriteSpec
     from odibi.errors import NodeExecutionError
     from odibi.formats import delta
 
     class Remote:
-        remote, name, type = True, "lake", "s3"
+        remote, name, type = True, "lake", "sftp"
 
     with pytest.raises(
-        NodeExecutionError, match="format delta on connection 'lake' \\(s3\\) is not supported yet"
+        NodeExecutionError, match="format delta on connection 'lake' \\(sftp\\) is not supported"
     ):
-        delta.write_table(None, WriteSpec("s3://b/sales", "delta", "overwrite", connection=Remote()))
+        delta.write_table(None, WriteSpec("sftp://b/sales", "delta", "overwrite", connection=Remote()))

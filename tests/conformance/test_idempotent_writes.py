@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from odibi.api import run_project
+from odibi.errors import ConfigError
 
 PROJECT = """
 project: t
@@ -110,6 +111,13 @@ def test_a_key_the_output_lacks_is_a_clear_error(make_project, engine, tmp_path,
     monkeypatch.setenv("BATCH", "day1")
     assert run_project(cfg, engine=engine).ok
     cfg.write_text(cfg.read_text().replace("keys: [id, region]", "keys: [id, nope]"))
+    # the CSV header is read offline: validate (before anything runs) refuses the key, located at it
+    with pytest.raises(ConfigError, match="key 'nope' is not a column of the node's output") as err:
+        run_project(cfg, engine=engine)
+    assert err.value.location is not None and err.value.location.line == 10
+    # a parquet batch's columns are not read offline: the run refuses the key, before writing
+    pd.read_csv(tmp_path / "data" / "day1.csv").to_parquet(tmp_path / "data" / "day1.pq")
+    cfg.write_text(cfg.read_text().replace('.csv"', '.pq"'))
     result = run_project(cfg, engine=engine)
     error = {n.node: n.error for n in result.nodes}["batch"] or ""
     assert "key 'nope' is not a column of the node's output" in error

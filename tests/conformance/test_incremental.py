@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from odibi.api import run_project
+from odibi.errors import ConfigError
 
 EVENTS1 = "id,updated_at,v\n1,2026-01-01 10:00:00,a\n2,2026-01-02 09:30:00,b\n3,2026-01-03 08:00:00,c\n"
 EVENTS2 = EVENTS1 + "4,2026-01-03 12:00:00,d\n5,2026-01-04 00:00:00,e\n"
@@ -72,7 +74,14 @@ def test_a_rolling_window_reads_the_lookback_again(make_project, engine, tmp_pat
     assert second.ok and _rows_read(second) == 4
 
 
-def test_an_unknown_incremental_column_is_a_clear_error(make_project, engine):
+def test_an_unknown_incremental_column_is_a_clear_error(make_project, engine, tmp_path):
+    # the CSV header is read offline: validate (before anything runs) refuses it, located at the column
     cfg = make_project(PROJECT.format(incremental="{column: nope}"), {"data/events.csv": EVENTS1})
+    with pytest.raises(ConfigError, match="incremental column 'nope' is not a column of the read") as err:
+        run_project(cfg, engine=engine)
+    assert err.value.location is not None and err.value.location.line == 9
+    # a parquet source's columns are not read offline: the run refuses it, before reading any row
+    pd.read_csv(tmp_path / "data" / "events.csv").to_parquet(tmp_path / "data" / "events.pq")
+    cfg.write_text(cfg.read_text().replace("path: events.csv", "path: events.pq"))
     result = run_project(cfg, engine=engine)
     assert "incremental column 'nope' is not a column of the read" in (result.nodes[0].error or "")
