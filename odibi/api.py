@@ -15,7 +15,8 @@ from pathlib import Path
 
 from odibi.compile.node import CompiledNode
 from odibi.compile.project import RenderedNode, compile_nodes, render_node
-from odibi.config.project import Project, load_project
+from odibi.compile.table_checks import check_tables
+from odibi.config.project import Project, error_order, load_project
 from odibi.config.semantics import check_semantics
 from odibi.errors import CompileError, OdibiError, Problems
 from odibi.plan.graph import PipelinePlan, ProjectPlan, build_plan, select
@@ -58,18 +59,34 @@ def validate(
     pipeline: str | None = None,
     node: str | None = None,
     engine: str | None = None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
 ) -> ValidProject:
     """Load and check a project; raises a ConfigError (or ConfigErrors with all of them).
 
     With ``engine``, every SQL step is also rendered in that engine's dialect, and a construct sqlglot
-    cannot translate faithfully is reported at its step, before anything runs.
+    cannot translate faithfully is reported at its step, before anything runs. ``environment``: the
+    overlay of the config's ``environments:`` to apply (default ``$ODIBI_ENV``); it applies when
+    ``config`` is a path (a loaded :class:`Project` already has its own). The other functions here
+    take it too. ``variables``: values of the config's ``vars:`` to override (``--var name=value``),
+    likewise applied when ``config`` is a path.
     """
     with _gc_paused():
-        return _validate(config, pipeline, node, engine)
+        return _validate(config, pipeline, node, engine, environment, variables)
 
 
-def _validate(config, pipeline: str | None, node: str | None, engine: str | None) -> ValidProject:
-    project = config if isinstance(config, Project) else load_project(config)
+def _validate(
+    config,
+    pipeline: str | None,
+    node: str | None,
+    engine: str | None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
+) -> ValidProject:
+    if isinstance(config, Project):
+        project = config
+    else:
+        project = load_project(config, environment=environment, variables=variables)
     problems = Problems()
     check_semantics(project, problems)
     plan = build_plan(project, problems)
@@ -78,12 +95,13 @@ def _validate(config, pipeline: str | None, node: str | None, engine: str | None
     selection = select(plan, pipeline, node)
     _load_transforms(project, problems)
     compiled = compile_nodes(project, plan, selection, problems)
+    check_tables(project, selection, compiled, problems)
     if engine is not None:
         from odibi.compile.project import check_portable
         from odibi.engines.registry import dialect_of
 
         check_portable(compiled.values(), dialect_of(engine), engine, problems)
-    problems.errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
+    problems.errors.sort(key=error_order)
     problems.raise_if_any()
     return ValidProject(project, plan, selection, compiled)
 
@@ -111,6 +129,8 @@ def compile_project(
     engine: str | None = None,
     pipeline: str | None = None,
     node: str | None = None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
 ) -> list[RenderedNode]:
     """Each selected node's SQL in ``dialect`` (default: the engine's dialect).
 
@@ -119,7 +139,7 @@ def compile_project(
     """
     from odibi.engines.registry import dialect_of
 
-    valid = validate(config, pipeline=pipeline, node=node)
+    valid = validate(config, pipeline=pipeline, node=node, environment=environment, variables=variables)
     target = dialect or dialect_of(engine or valid.engine)
     _check_dialect(target)
     out = []
@@ -162,6 +182,8 @@ def run_project(
     listener=None,
     debug: bool = False,
     story: bool = True,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
 ):
     """Validate, then run the selected nodes; returns a :class:`odibi.run.runner.RunResult`.
 
@@ -175,7 +197,9 @@ def run_project(
     from odibi.engines import registry
     from odibi.run.runner import RunResult, run_plan
 
-    valid = validate(config, pipeline=pipeline, node=node, engine=engine)
+    valid = validate(
+        config, pipeline=pipeline, node=node, engine=engine, environment=environment, variables=variables
+    )
     name = engine or valid.engine
     registry.spec(name)
     selection, plan = valid.selection, None
@@ -282,6 +306,8 @@ def compare_engines(
     pipeline: str | None = None,
     node: str | None = None,
     rel_tol: float = 1e-9,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
 ):
     """Run the project on each engine into scratch folders and compare every output (portability check)."""
     from odibi.engines import registry
@@ -293,7 +319,7 @@ def compare_engines(
         raise UsageError("--compare needs at least two engines, e.g. --compare duckdb,pandas")
     for name in engines:
         registry.spec(name)
-    valid = validate(config, pipeline=pipeline, node=node)
+    valid = validate(config, pipeline=pipeline, node=node, environment=environment, variables=variables)
     for name in engines:
         validate(valid.project, pipeline=pipeline, node=node, engine=name)
     root = valid.project.root

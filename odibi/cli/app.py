@@ -34,6 +34,25 @@ NodeOpt = Annotated[str | None, typer.Option("--node", "-n", help="Only this nod
 EngineOpt = Annotated[
     str | None, typer.Option("--engine", "-e", help="duckdb | pandas | spark (overrides the config).")
 ]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", help="Apply this overlay of the config's environments: (default: $ODIBI_ENV)."),
+]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--var",
+        help="name=value: override a value of the config's vars: (repeatable; the name must be declared).",
+        show_default=False,
+    ),
+]
+
+
+def _variables(items: list[str] | None, fmt: str = "text") -> dict[str, str]:
+    """``--var name=value`` options as a mapping (a malformed one is a usage error, exit 2)."""
+    from odibi.config.variables import parse_assignments
+
+    return _guard(lambda: parse_assignments(items), fmt)
 
 
 def _version(value: bool) -> None:
@@ -85,6 +104,8 @@ def validate(
         str | None, typer.Option("--engine", "-e", help="Also check that this engine can run every SQL step.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    env: EnvOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Check a project without running its nodes: schema, references, cycles and every SQL step.
 
@@ -98,7 +119,13 @@ def validate(
         from odibi.engines.registry import spec
 
         _guard(lambda: spec(engine), fmt)
-    valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node, engine=engine), fmt)
+    variables = _variables(var, fmt)
+    valid = _guard(
+        lambda: api.validate(
+            config, pipeline=pipeline, node=node, engine=engine, environment=env, variables=variables
+        ),
+        fmt,
+    )
     if fmt == "json":
         typer.echo("[]")
         return
@@ -116,6 +143,8 @@ def compile_(
         str | None,
         typer.Option("--dialect", "-d", help="Any sqlglot dialect: snowflake, bigquery, tsql, ..."),
     ] = None,
+    env: EnvOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Print the SQL each node runs, in the engine's dialect or any other.
 
@@ -126,8 +155,17 @@ def compile_(
 
     if engine and dialect:
         _fail(_usage("give --engine or --dialect, not both"))
+    variables = _variables(var)
     rendered = _guard(
-        lambda: api.compile_project(config, dialect=dialect, engine=engine, pipeline=pipeline, node=node)
+        lambda: api.compile_project(
+            config,
+            dialect=dialect,
+            engine=engine,
+            pipeline=pipeline,
+            node=node,
+            environment=env,
+            variables=variables,
+        )
     )
     chunks = []
     for item in rendered:
@@ -218,6 +256,8 @@ def run(
         typer.Option("--no-story", help="Write no story for this run (default: the project's story: block)."),
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text | json (the run record on stdout).")] = "text",
+    env: EnvOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
     from odibi import api
@@ -230,8 +270,11 @@ def run(
     if fmt not in ("text", "json"):
         _fail(_usage(f"unknown --format '{fmt}' (text, json)"))
     _configure_logging(log_level, None)
+    variables = _variables(var)
     if dry_run:
-        valid = _guard(lambda: api.validate(config, pipeline=pipeline, node=node))
+        valid = _guard(
+            lambda: api.validate(config, pipeline=pipeline, node=node, environment=env, variables=variables)
+        )
         if engine:
             from odibi.engines.registry import spec
 
@@ -242,13 +285,17 @@ def run(
         if engine:
             _fail(_usage("give --engine or --compare, not both"))
         engines = [e.strip() for e in compare.split(",") if e.strip()]
-        comparison = _guard(lambda: api.compare_engines(config, engines, pipeline=pipeline, node=node))
+        comparison = _guard(
+            lambda: api.compare_engines(
+                config, engines, pipeline=pipeline, node=node, environment=env, variables=variables
+            )
+        )
         print_comparison(comparison)
         raise typer.Exit(0 if comparison.ok else 1)
     from odibi.cli.progress import RunProgress
     from odibi.config.project import load_project
 
-    project = _guard(lambda: load_project(config))
+    project = _guard(lambda: load_project(config, environment=env, variables=variables))
     _configure_logging(log_level, project.config.logging)
     with RunProgress(live=False if fmt == "json" and not sys.stderr.isatty() else None) as progress:
         result = _guard(
@@ -336,14 +383,62 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new project.")] = Path("."),
     name: Annotated[str | None, typer.Option("--name", help="Project name (default: the folder's).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template", "-t", help="quickstart | medallion | spark_sql | star_schema (see above)."
+        ),
+    ] = "quickstart",
 ) -> None:
-    """Write a small runnable starter project (odibi.yaml, its JSON Schema for editors, a CSV)."""
+    """Write a small runnable starter project (odibi.yaml, its JSON Schema for editors, sample CSVs).
+
+    \b
+    Templates:
+      quickstart   one pipeline: read a CSV, clean it with SQL, write a CSV (default)
+      medallion    bronze (raw CSV -> parquet), silver (types, dedupe, quality checks), gold (aggregates)
+      spark_sql    SQL written in Spark SQL (sql_dialect: spark), run on DuckDB or --engine spark
+      star_schema  customer, product and date dimensions with surrogate keys, and a sales fact
+    All but quickstart also write a README.md and tests/test_pipeline.py (pytest).
+
+    \b
+    Example:
+      odibi init sales --template medallion && odibi run sales/odibi.yaml
+    """
     from odibi.cli.init_project import init_project
 
-    written = _guard(lambda: init_project(directory, name, force))
+    written = _guard(lambda: init_project(directory, name, force, template))
     for path in written:
         typer.echo(mask(f"wrote {path}"))
     typer.echo(f"next: odibi run {directory / 'odibi.yaml'}")
+
+
+@app.command()
+def doctor(
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="A project file: also validate it and check its connections.", show_default=False),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds each connection check may take.")
+    ] = 10.0,
+) -> None:
+    """Check this machine (Python, odibi's pins, engines, Java for Spark) and a project's config and
+    connections; each problem comes with a fix.
+
+    \b
+    Examples:
+      odibi doctor                            # this machine
+      odibi doctor odibi.yaml --format json   # also the project and its connections
+
+    Exit codes: 0 all well (warnings allowed); 1 a problem: a core package outside its pins, the
+    config's engine cannot start, a connection unreachable; 2 the config cannot be read or is invalid.
+    """
+    from odibi.cli.doctor import doctor_command
+
+    if fmt not in ("text", "json"):
+        _fail(_usage(f"unknown --format '{fmt}' (text, json)"))
+    raise typer.Exit(_guard(lambda: doctor_command(config, fmt, timeout)))
 
 
 @app.command("list")
@@ -368,12 +463,59 @@ def list_(
         _fail(_usage(f"unknown list '{what}': operations, transforms or engines"))
 
 
+@app.command()
+def graph(
+    config: ConfigArg,
+    pipeline: PipelineOpt = None,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node", "-n", help="Only this node and its direct neighbours (see --upstream/--downstream)."
+        ),
+    ] = None,
+    upstream: Annotated[
+        bool, typer.Option("--upstream", help="With --node: the node and all its ancestors.")
+    ] = False,
+    downstream: Annotated[
+        bool, typer.Option("--downstream", help="With --node: the node and all its descendants.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="ascii | mermaid | dot | json")] = "ascii",
+) -> None:
+    """Print the node DAG of a project and its pipeline order (no transform module, data or engine).
+
+    ascii lists the pipeline order, then each pipeline layer by layer: a row per node with what it does
+    (read / transform steps / validate / write, with format and connection:path) and its inputs (← a, b).
+    --node keeps that node (marked *) and its direct neighbours; --upstream adds every ancestor,
+    --downstream every descendant (within its pipeline), both give both. Dashed edges (mermaid, dot) and "written by" join a
+    read to the earlier pipeline's write of the same connection and path.
+
+    \b
+    json: {"project", "selected", "pipelines": [{"name", "index", "order", "reads_from",
+           "nodes": [{"name", "layer", "kind", "depends_on", "reads", "writes", "steps", "written_by"}]}]}
+    (depends_on lists every dependency, even one outside a --node selection)
+
+    \b
+    Examples:
+      odibi graph odibi.yaml
+      odibi graph odibi.yaml --node clean_sales --upstream
+      odibi graph odibi.yaml --pipeline silver --format mermaid > silver.mmd
+      odibi graph odibi.yaml --format dot | dot -Tsvg > dag.svg
+    """
+    from odibi.cli.graph import graph_command
+
+    _guard(lambda: graph_command(config, pipeline, node, upstream, downstream, fmt))
+
+
 from odibi.cli.story import story_app  # noqa: E402  (a light module: its commands import what they use)
 
 app.add_typer(story_app, name="story")
 
+from odibi.cli.config_show import config_app  # noqa: E402  (light, like story)
+
+app.add_typer(config_app, name="config")
+
 # Commands that only read files and print: no engine, session, temporary file or atexit hook to clean up.
-_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list", "runs", "story"})
+_READ_ONLY_COMMANDS = frozenset({"validate", "compile", "schema", "list", "runs", "story", "graph", "config"})
 
 
 def main() -> None:

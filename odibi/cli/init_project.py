@@ -1,9 +1,12 @@
-"""``odibi init``: write a small, runnable starter project.
+"""``odibi init``: write a small, runnable starter project from a template.
 
-The project is one ``odibi.yaml`` (its first line points the YAML language server at a copy of the JSON
-Schema written beside it, so completion and checks work offline), a CSV under ``data/`` and one pipeline
-of three nodes: a read, a SQL transform and a write. Existing files are never overwritten unless
-``force`` is given.
+Each template is a folder of plain files under ``odibi/cli/templates/<name>/`` (shipped as package data):
+an ``odibi.yaml`` whose first line points the YAML language server at a copy of the JSON Schema written
+beside it (completion and checks work offline), sample CSVs under ``data/`` and, for all but
+``quickstart`` (kept as it always was), a README and a ``tests/test_pipeline.py`` that runs the project.
+Python files are stored as ``*.py.tmpl`` so that neither pytest nor ruff takes them for odibi's own code.
+
+Existing files are never overwritten unless ``force`` is given, and a refusal writes nothing.
 """
 
 from __future__ import annotations
@@ -16,65 +19,16 @@ from odibi.errors import UsageError
 CONFIG_NAME = "odibi.yaml"
 SCHEMA_NAME = "odibi.schema.json"
 DATA_NAME = "data/sales.csv"
-
-_SALES_CSV = """\
-order_id,customer_id,order_date,amount,status
-1, c001 ,2024-01-05,120.50,paid
-2,C002,2024-01-06,35.00,paid
-3,c003,2024-01-09,-5.00,refund
-4,C001,2024-02-11,80.25,paid
-5,c004,2024-02-14,,paid
-6,C002,2024-02-20,210.00,cancelled
-7,c005,2024-03-02,64.10,paid
-"""
-
-_CONFIG = """\
-# yaml-language-server: $schema=./{schema}
-#
-# A starter odibi project. Run it with:
-#
-#   odibi validate {config}       (schema, references and every SQL step, without running)
-#   odibi run      {config}       (writes output/sales_clean.csv)
-#
-# Editors with the YAML language server (VS Code's "YAML" extension, ...) complete keys and values and
-# flag mistakes through the first line above; `odibi schema -o {schema}` refreshes the schema.
-
-project: {name}
-engine: duckdb                       # duckdb (default) | pandas | spark
-
-connections:
-  data:    {{type: local, base_path: ./data}}      # relative to this file's folder
-  outputs: {{type: local, base_path: ./output}}
-
-pipelines:
-  - pipeline: sales
-    description: Raw sales CSV -> clean, paid orders.
-    nodes:
-      - name: raw_sales
-        description: Read the raw CSV.
-        read: {{connection: data, path: sales.csv, format: csv, options: {{header: true}}}}
-
-      - name: clean_sales
-        description: Normalise ids, keep paid orders with a positive amount.
-        depends_on: [raw_sales]
-        transform:
-          steps:
-            - |
-              SELECT
-                CAST(order_id AS INTEGER)     AS order_id,
-                UPPER(TRIM(customer_id))      AS customer_id,
-                CAST(order_date AS DATE)      AS order_date,
-                CAST(amount AS DOUBLE)        AS amount,
-                LOWER(TRIM(status))           AS status
-              FROM raw_sales
-            - sql: SELECT * FROM df WHERE status = 'paid' AND amount > 0    # df = the previous step
-        validation: {{not_empty: true, no_nulls: [order_id, customer_id]}}
-
-      - name: write_sales
-        description: Write the clean orders.
-        depends_on: [clean_sales]
-        write: {{connection: outputs, path: sales_clean.csv, format: csv, mode: overwrite}}
-"""
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+DEFAULT_TEMPLATE = "quickstart"
+TEMPLATES = {
+    "quickstart": "one pipeline: read a CSV, clean it with SQL, write a CSV",
+    "medallion": "bronze (raw CSV -> parquet), silver (types, dedupe, quality checks), gold (aggregates)",
+    "spark_sql": "SQL written in Spark SQL (sql_dialect: spark), run on DuckDB or --engine spark",
+    "star_schema": "customer, product and date dimensions with surrogate keys, and a sales fact",
+}
+PLACEHOLDER = "{{ project }}"
+_SUFFIX = ".tmpl"  # stripped on write
 
 
 def _project_name(target: Path, name: str | None) -> str:
@@ -90,24 +44,53 @@ def _yaml_scalar(text: str) -> str:
     return f'"{escaped}"'
 
 
-def init_project(target: Path, name: str | None = None, force: bool = False) -> list[Path]:
-    """Write a starter project into ``target`` (created if missing); return the files written.
+def _template_files(template: str) -> list[Path]:
+    """The template's files, relative to its folder: odibi.yaml first, then in path order."""
+    root = TEMPLATE_DIR / template
+    files = [p.relative_to(root) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return sorted(files, key=lambda p: (p.as_posix() != CONFIG_NAME, p.as_posix()))
 
-    Raises :class:`UsageError` (exit code 2) when a file would be overwritten and ``force`` is false, or
-    when ``target`` exists and is not a folder.
-    """
+
+def _render(template: str, target: Path, name: str) -> dict[Path, str]:
+    """Output path → text of every file the template writes (the schema right after odibi.yaml)."""
     from odibi.config.schema import schema_text
 
+    files: dict[Path, str] = {}
+    for rel in _template_files(template):
+        text = (TEMPLATE_DIR / template / rel).read_text(encoding="utf-8")
+        out = rel.with_name(rel.name.removesuffix(_SUFFIX))
+        value = _yaml_scalar(name) if out.suffix in (".yaml", ".yml") else name
+        files[target / out] = text.replace(PLACEHOLDER, value)
+        if out.as_posix() == CONFIG_NAME:
+            files[target / SCHEMA_NAME] = schema_text()
+    return files
+
+
+def check_template(template: str) -> None:
+    """Raise :class:`UsageError` (exit code 2) for a template that does not exist, listing those that do."""
+    if template not in TEMPLATES:
+        from odibi.config.base import suggest
+
+        near = suggest(template, list(TEMPLATES))
+        raise UsageError(
+            f"unknown template '{template}'" + (f" (did you mean '{near}'?)" if near else ""),
+            hint="templates: " + ", ".join(TEMPLATES),
+        )
+
+
+def init_project(
+    target: Path, name: str | None = None, force: bool = False, template: str = DEFAULT_TEMPLATE
+) -> list[Path]:
+    """Write the ``template`` project into ``target`` (created if missing); return the files written.
+
+    Raises :class:`UsageError` (exit code 2) for an unknown template, when a file would be overwritten
+    and ``force`` is false, or when ``target`` exists and is not a folder. Nothing is written then.
+    """
+    check_template(template)
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise UsageError(f"'{target}' exists and is not a folder", hint="give a new or existing folder")
-    files = {
-        target / CONFIG_NAME: _CONFIG.format(
-            schema=SCHEMA_NAME, config=CONFIG_NAME, name=_yaml_scalar(_project_name(target, name))
-        ),
-        target / SCHEMA_NAME: schema_text(),
-        target / DATA_NAME: _SALES_CSV,
-    }
+    files = _render(template, target, _project_name(target, name))
     existing = [path for path in files if path.exists()]
     if existing and not force:
         listed = ", ".join(str(path) for path in existing)
@@ -115,10 +98,17 @@ def init_project(target: Path, name: str | None = None, force: bool = False) -> 
             f"not overwriting existing file(s): {listed}",
             hint="use --force to overwrite them, or choose another folder",
         )
-    written = []
-    for path, text in files.items():
+    for path in files:  # everything in the way is found before anything is written
         if path.exists() and not path.is_file():
             raise UsageError(f"'{path}' exists and is not a file", hint="remove it or choose another folder")
+        for folder in path.relative_to(target).parents[:-1]:
+            if (target / folder).exists() and not (target / folder).is_dir():
+                raise UsageError(
+                    f"'{target / folder}' exists and is not a folder",
+                    hint="remove it or choose another folder",
+                )
+    written = []
+    for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)

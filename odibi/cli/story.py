@@ -41,6 +41,11 @@ ConfigOpt = Annotated[
     ),
 ]
 
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", help="The config's environment (its story: block may differ; default: $ODIBI_ENV)."),
+]
+
 _ORDER = ("json", "md", "html")
 
 
@@ -52,13 +57,14 @@ def list_(
     config: ConfigArg = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Stories to list (newest first).")] = 20,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    env: EnvOpt = None,
 ) -> None:
     """List the project's stories, newest first."""
     from odibi.cli.app import _fail, _guard, _usage
 
     if fmt not in ("text", "json"):
         _fail(_usage(f"unknown --format '{fmt}' (text, json)"))
-    _guard(lambda: _list(config, limit, fmt), fmt)
+    _guard(lambda: _list(config, limit, fmt, env), fmt)
 
 
 @story_app.command("show")
@@ -75,11 +81,12 @@ def show(
         Path | None,
         typer.Option("--output", "-o", help="Write the story to this file instead of printing it."),
     ] = None,
+    env: EnvOpt = None,
 ) -> None:
     """Print one story (the stored rendering; made from the record when it was not stored)."""
     from odibi.cli.app import _guard
 
-    _guard(lambda: _show(run, config, fmt, open_, output), "json" if fmt == "json" else "text")
+    _guard(lambda: _show(run, config, fmt, open_, output, env), "json" if fmt == "json" else "text")
 
 
 @story_app.command("diff")
@@ -88,13 +95,14 @@ def diff(
     current: Annotated[str, typer.Argument(help="The run compared with it (e.g. last).", show_default=False)],
     config: ConfigOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="text | json | md")] = "text",
+    env: EnvOpt = None,
 ) -> None:
     """Compare two stories: what changed per node (status, rows, time, columns)."""
     from odibi.cli.app import _fail, _guard, _usage
 
     if fmt not in ("text", "json", "md"):
         _fail(_usage(f"unknown --format '{fmt}' (text, json, md)"))
-    _guard(lambda: _diff(base, current, config, fmt), "json" if fmt == "json" else "text")
+    _guard(lambda: _diff(base, current, config, fmt, env), "json" if fmt == "json" else "text")
 
 
 # --- implementation ------------------------------------------------------------------------------------------
@@ -106,11 +114,11 @@ def _project_file(config: Path | None) -> Path:
     return project_file(config)
 
 
-def _open_store(config: Path | None) -> StoryStore:
+def _open_store(config: Path | None, env: str | None = None) -> StoryStore:
     from odibi.config.project import load_project
     from odibi.story.store import open_store
 
-    return open_store(load_project(_project_file(config)))
+    return open_store(load_project(_project_file(config), environment=env))
 
 
 def _echo(text: str, err: bool = False) -> None:
@@ -119,8 +127,8 @@ def _echo(text: str, err: bool = False) -> None:
     typer.echo(mask(text), nl=not text.endswith("\n"), err=err)
 
 
-def _list(config: Path | None, limit: int, fmt: str) -> None:
-    store = _open_store(config)
+def _list(config: Path | None, limit: int, fmt: str, env: str | None = None) -> None:
+    store = _open_store(config, env)
     try:
         entries = store.entries()[:limit]
         folder = store.display(store.folder())
@@ -175,7 +183,9 @@ def _text_of(store: StoryStore, run_id: str, fmt: str) -> str:
     return renderers.render(store.load(run_id), fmt)
 
 
-def _show(run: str, config: Path | None, fmt: str | None, open_: bool, output: Path | None) -> None:
+def _show(
+    run: str, config: Path | None, fmt: str | None, open_: bool, output: Path | None, env: str | None = None
+) -> None:
     from odibi.errors import UsageError
     from odibi.secrets import mask
     from odibi.story import renderers
@@ -187,7 +197,7 @@ def _show(run: str, config: Path | None, fmt: str | None, open_: bool, output: P
         )
     if fmt not in renderers.names():
         renderers.get(fmt)  # raises the usage error, with a suggestion
-    store = _open_store(config)
+    store = _open_store(config, env)
     try:
         run_id = store.resolve_ref(run)
         text = mask(_text_of(store, run_id, fmt))
@@ -232,10 +242,10 @@ def _browse(path: Path) -> None:
     _echo(f"opened {url}" if opened else f"could not start a web browser; the story is at {path}")
 
 
-def _diff(base: str, current: str, config: Path | None, fmt: str) -> None:
+def _diff(base: str, current: str, config: Path | None, fmt: str, env: str | None = None) -> None:
     from odibi.story.diff import compare, render_text
 
-    store = _open_store(config)
+    store = _open_store(config, env)
     try:
         before = store.load(base)
         after = store.load(current)

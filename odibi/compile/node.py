@@ -26,8 +26,9 @@ from odibi.compile.sql import (
     position,
     table_references,
 )
-from odibi.config.models import FunctionStep, NodeConfig, SqlStep, suggest
+from odibi.config.models import FunctionStep, NodeConfig, SqlFileStep, SqlStep, suggest
 from odibi.config.project import Project
+from odibi.config.sql_files import SqlFile
 from odibi.errors import CompileError, Problems
 from odibi.plan.graph import Ancestors, PipelinePlan, node_path
 from odibi.transforms import Transform
@@ -164,11 +165,10 @@ def compile_node(
                     deferred = deferred or f"step {si + 1} runs the Python function '{step.function}'"
                     current = None
                     continue
-            elif isinstance(step, str | SqlStep):
-                text = step if isinstance(step, str) else step.sql
-                src = SqlSource(
-                    project.source, ypath if isinstance(step, str) else (*ypath, "sql"), plan.name, name, si
-                )
+            elif isinstance(step, str | SqlStep | SqlFileStep):
+                text, key = _sql_of(step)
+                src = SqlSource(project.source, (*ypath, *key), plan.name, name, si,
+                                _read_from(project, (*ypath, *key), text))  # fmt: skip
                 query = parse_select(text, dialect, src)
                 if not files:
                     check_file_access(query, text, src)
@@ -235,6 +235,26 @@ def compile_node(
         plan.name, name, node, input_name, final, list(dict.fromkeys(reads)), dialect=dialect,
         plan_steps=plans, columns=dict(current) if current is not None else None,
     )  # fmt: skip
+
+
+def _sql_of(step: str | SqlStep | SqlFileStep) -> tuple[str, tuple[str, ...]]:
+    """A SQL step's text and the key (under the step) its positions map to."""
+    if isinstance(step, str):
+        return step, ()
+    if isinstance(step, SqlStep):
+        return step.sql, ("sql",)
+    if step.sql is None:  # a model built in Python, not by the loader: nobody read the file
+        raise CompileError(
+            f"sql_file '{step.sql_file}' was not read", hint="load the config with odibi.load_project"
+        )
+    return step.sql, ("sql_file",)
+
+
+def _read_from(project: Project, path: tuple, text: str) -> SqlFile | None:
+    """The .sql file a step's text was read from (checked against the text: an environment overlay may
+    have put another step at this path)."""
+    found = project.source.sql_files.get(path) if project.source.sql_files else None
+    return found if found is not None and found.sql == text else None
 
 
 class _UsedNames:
@@ -390,7 +410,7 @@ def _check_columns(
             return None
         known = sorted({c for cols in schemas.values() for c in cols})
         near = suggest(name, known)
-        where = next((c for c in query.find_all(exp.Column) if c.name == name), None)
+        where = next((c for c in query.find_all(exp.Column) if c.name.lower() == name.lower()), None)
         line, col = position(where.this) if where is not None else (1, 1)
         raise src.error(
             f"unknown column '{name}'" + (f" (did you mean '{near}'?)" if near else ""),

@@ -3,6 +3,7 @@
 SQL lives inside YAML strings, so a position inside the SQL is mapped back to the YAML file: for block
 scalars (``|`` / ``>``) the SQL's line n is the YAML line after the indicator plus n - 1, shifted by the
 block's indentation; for inline strings it starts at the value's column.
+A ``sql_file:`` step's positions map into its .sql file (config/sql_files.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from odibi.config.loader import SourceMap
+from odibi.config.sql_files import SqlFile
 from odibi.errors import CompileError, Location
 
 T = TypeVar("T")
@@ -40,30 +42,34 @@ class SqlSource:
     pipeline: str
     node: str
     step: int | None  # None: SQL outside the steps (a custom_sql check)
+    sql_file: SqlFile | None = None  # the SQL was read from this file: positions map into it
 
     def locate(self, line: int, col: int) -> Location:
-        """Map a 1-based (line, col) inside the SQL text to the YAML file."""
+        """Map a 1-based (line, col) inside the SQL text to the YAML file (or to the step's sql_file)."""
+        if self.sql_file is not None:
+            return self.sql_file.locate(line, col)
         span = self.smap.span(self.path)
         if span is None:
             return self.smap.locate(self.path)
-        end = span.end_line if span.end_line is not None else len(self.smap.lines()) + 1
+        file = span.file or self.smap.file  # an imported file's SQL is located in that file
+        end = span.end_line if span.end_line is not None else len(self.smap.lines(file)) + 1
         if span.style in ("|", ">"):
             yaml_line = span.line + line
             if yaml_line > end:  # the SQL has more lines than the block (${VAR} with newlines)
-                return Location(self.smap.file, span.line, span.col)
+                return Location(file, span.line, span.col)
             # the block's indentation is its first non-blank line's: a SQL line indented further keeps
             # those spaces in the SQL text, where sqlglot's column already counts them
-            lines = self.smap.lines()
+            lines = self.smap.lines(file)
             indent = next(
                 (len(t) - len(t.lstrip(" ")) for t in lines[span.line : min(end, len(lines))] if t.strip()), 0
             )
-            return Location(self.smap.file, yaml_line, indent + col)
+            return Location(file, yaml_line, indent + col)
         quote = 1 if span.style in ("'", '"') else 0
         if line == 1:
-            return Location(self.smap.file, span.line, span.col + quote + col - 1)
+            return Location(file, span.line, span.col + quote + col - 1)
         if span.line + line - 1 > end:  # lines the text does not hold ("\n" escapes, ${VAR})
-            return Location(self.smap.file, span.line, span.col)
-        return Location(self.smap.file, span.line + line - 1, col)
+            return Location(file, span.line, span.col)
+        return Location(file, span.line + line - 1, col)
 
     def error(self, message: str, line: int = 1, col: int = 1, hint: str | None = None) -> CompileError:
         return CompileError(

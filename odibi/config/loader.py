@@ -3,11 +3,14 @@
 We compose the YAML into nodes with PyYAML's safe composer (the C one when present) and build plain
 Python values ourselves, so that we can: keep a line/column for every key and value, reject duplicate
 keys, reject any tag that is not a plain YAML type (``!!python/object`` and friends), stop alias bombs
-and absurd nesting early, and interpolate ``${VAR}`` / ``${VAR:-default}`` from the environment.
+and absurd nesting early, and interpolate ``${VAR}`` / ``${VAR:-default}`` from the environment, plus
+``${vars.name}`` and ``${date:...}`` (config/variables.py). A ``sql_file:`` step's file is read here too,
+so that it is interpolated with the same values (config/sql_files.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,7 +20,11 @@ from typing import Any
 import yaml
 
 from odibi import secrets
-from odibi.errors import ConfigError, Location
+from odibi.config import sql_files
+from odibi.config import variables as refs
+from odibi.config.sql_files import SqlFile
+from odibi.config.variables import BadReference, Clock, Scope
+from odibi.errors import ConfigError, ConfigErrors, Location
 
 try:  # The C composer is faster and caps nesting itself.
     _Loader: type = yaml.CSafeLoader
@@ -44,7 +51,7 @@ _PLAIN_SCALARS = {
     "tag:yaml.org,2002:timestamp",
     "tag:yaml.org,2002:binary",
 }
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_VAR = refs.REFERENCE  # $$ and every ${...} form
 
 Path_ = tuple  # a path into the document: keys and list indexes
 
@@ -57,6 +64,7 @@ class Span:
     col: int  # 1-based
     style: str | None = None  # YAML scalar style: None plain, "'", '"', "|", ">"
     end_line: int | None = None  # the line the value ends on (1-based), when known
+    file: str | None = None  # the file it is written in, when not the source map's own (imports:)
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,21 @@ class Interpolation:
     location: Location  # where the scalar holding it starts
     key: bool = False
     end_line: int = 0  # the line the scalar ends on
-    nth: int = 0  # this is the nth (0-based) ``${name`` of the scalar
+    nth: int = 0  # this is the nth (0-based) ``needle`` of the scalar
+    needle: str = ""  # how the reference starts (default ``${name``; ``${env:name``, ``${vars.name``)
+    exact: bool = False  # ``location`` is the reference itself (a sql_file's text), not its scalar
+
+    @property
+    def reference(self) -> str:
+        """The reference as the user wrote it, without a default (``${env:NAME}``)."""
+        return (self.needle or "${" + self.name) + "}"
 
     def precise(self, text: str) -> Location:
         """The position of this ``${name`` itself, found in the scalar's source text."""
+        if self.exact:
+            return self.location
         lines = text.splitlines()
-        needle, seen = "${" + self.name, -1
+        needle, seen = self.needle or "${" + self.name, -1
         for line in range(self.location.line, max(self.end_line, self.location.line) + 1):
             src = lines[line - 1] if 0 < line <= len(lines) else ""
             col = self.location.col - 1 if line == self.location.line else 0
@@ -87,16 +104,25 @@ class Interpolation:
 
 @dataclass
 class SourceMap:
-    """Positions of every key and value of one loaded document."""
+    """Positions of every key and value of one loaded document.
+
+    A project composed of several files (``imports:``, config/compose.py) has one map whose spans say
+    which file they are in (``Span.file``); ``texts`` holds those other files' text."""
 
     file: str
     text: str
     values: dict[tuple, Span] = field(default_factory=dict)
     keys: dict[tuple, Span] = field(default_factory=dict)
     interpolations: list[Interpolation] = field(default_factory=list)  # checked by config.secret_fields
+    texts: dict[str, str] = field(default_factory=dict)  # file → text of the other files spans name
+    sql_files: dict[tuple, SqlFile] = field(default_factory=dict)  # a sql_file step's path → its file
 
-    def lines(self) -> list[str]:
-        return self.text.splitlines()
+    def text_of(self, file: str | None = None) -> str:
+        """The text of ``file`` (default: this map's own file)."""
+        return self.text if file is None or file == self.file else self.texts.get(file, "")
+
+    def lines(self, file: str | None = None) -> list[str]:
+        return self.text_of(file).splitlines()
 
     def locate(self, path: tuple, *, key: bool = False) -> Location:
         """The location of ``path``, falling back to the nearest known parent."""
@@ -105,7 +131,7 @@ class SourceMap:
             table = self.keys if key else self.values
             span = table.get(path) or self.keys.get(path) or self.values.get(path)
             if span is not None:
-                return Location(self.file, span.line, span.col)
+                return Location(span.file or self.file, span.line, span.col)
             if not path:
                 return Location(self.file, 1, 1)
             path = path[:-1]
@@ -114,8 +140,19 @@ class SourceMap:
         return self.values.get(tuple(path))
 
 
-def load_file(path: str | os.PathLike[str], *, env: dict[str, str] | None = None) -> tuple[Any, SourceMap]:
-    """Load a YAML config file; returns the data and its source map."""
+def load_file(
+    path: str | os.PathLike[str],
+    *,
+    env: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
+    clock: Clock | None = None,
+    scope: Scope | None = None,
+) -> tuple[Any, SourceMap]:
+    """Load a YAML config file; returns the data and its source map.
+
+    ``variables`` override the file's ``vars:`` (``--var``); ``clock`` gives today's date for ``${date:...}``
+    (default: UTC today); a ``scope`` shared by the files of one load (by default the enclosing
+    :func:`odibi.config.variables.scoped` block's) replaces both."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -127,13 +164,20 @@ def load_file(path: str | os.PathLike[str], *, env: dict[str, str] | None = None
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
-    return load_text(text, str(p), env=env)
+    return load_text(text, str(p), env=env, variables=variables, clock=clock, scope=scope)
 
 
 def load_text(
-    text: str, file: str = "<string>", *, env: dict[str, str] | None = None
+    text: str,
+    file: str = "<string>",
+    *,
+    env: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
+    clock: Clock | None = None,
+    scope: Scope | None = None,
 ) -> tuple[Any, SourceMap]:
-    """Load YAML text; every problem is a located :class:`ConfigError`."""
+    """Load YAML text; every problem is a located :class:`ConfigError` (a ``--var`` that ``vars:`` does
+    not declare: a :class:`~odibi.errors.UsageError`)."""
     smap = SourceMap(file=file, text=text)
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
@@ -163,11 +207,22 @@ def load_text(
         raise ConfigError("YAML is nested too deeply", location=Location(file, 1, 1)) from None
     env = os.environ if env is None else env
     secrets.register_env(env)  # secret-named variables are masked in every output, used or not
+    scope = scope or refs.current()  # a project's files share one scope (variables.scoped)
+    own = scope is None  # one file, one load: this call checks the --var overrides
+    if scope is None:
+        scope = Scope(dict(variables or {}), clock or refs.utc_today)
     if node is None:
+        if own:
+            scope.check_overrides()
         return None, smap
-    builder = _Builder(smap, env)
+    builder = _Builder(smap, env, scope)
     builder.check_expansion(node)
-    return builder.build(node, (), 0), smap
+    builder.declare_vars(node)
+    if own:
+        scope.check_overrides()
+    data = builder.build(node, (), 0)
+    builder.raise_errors()
+    return data, smap
 
 
 def expansion_limit(written: int) -> int:
@@ -199,9 +254,14 @@ def _explain(context: str, problem: str) -> str:
 class _Builder:
     """Turns composed YAML nodes into Python values, recording positions."""
 
-    def __init__(self, smap: SourceMap, env: Any) -> None:
+    def __init__(self, smap: SourceMap, env: Any, scope: Scope | None = None) -> None:
         self.smap = smap
         self.env = env
+        self.scope = scope or Scope()
+        self.errors: list[ConfigError] = []  # unresolved references and sql files, reported together
+        self.vars_node: yaml.Node | None = None  # the root's vars: value, built first (declare_vars)
+        self.vars_value: dict | None = None
+        self.in_vars = False
         self.count = 0
         self.written = 0  # distinct value nodes in the text (check_expansion)
         self.limit = EXPANSION_FLOOR  # values build() may make (check_expansion sets it from the text)
@@ -330,6 +390,9 @@ class _Builder:
             self.smap.keys.setdefault(
                 (*path, key), Span(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             )
+            if value_node is self.vars_node and not path:
+                out[key] = self.vars_value  # built and checked first (declare_vars)
+                continue
             out[key] = self.build(value_node, (*path, key), depth + 1)
         # '<<' merges last: the mapping's own keys override merged ones (and keep their positions)
         for value_node in merges:
@@ -340,6 +403,8 @@ class _Builder:
                     raise ConfigError("'<<' merge needs a mapping", location=self._loc(value_node))
                 for k, v in item.items():
                     out.setdefault(k, v)
+        if "sql_file" in out and len(path) >= 2 and path[-2] == "steps" and isinstance(path[-1], int):
+            self._read_sql_file(out, path)
         return out
 
     def _scalar(self, node: yaml.Node, path: tuple = (), *, key: bool = False) -> Any:
@@ -361,32 +426,146 @@ class _Builder:
             reason = str(exc).split(";")[0]
             raise ConfigError(f"bad YAML value: {reason}", location=self._loc(node)) from None
 
-    def _interpolate(self, value: str, node: yaml.Node, path: tuple, key: bool) -> str:
+    def _interpolate(self, value: str, node: yaml.Node, path: tuple, key: bool) -> Any:
         if "$" not in value:
             return value
+        # a plain scalar that is one ${vars.name} keeps the var's type (as `n: 10` is an int, `n: "10"` not)
+        whole = refs.WHOLE_VAR.fullmatch(value) if not node.style and not key else None
+        if whole is not None and not self.in_vars and whole[1] in self.scope.values:
+            return self.scope.values[whole[1]]
+        where, end = self._loc(node), node.end_mark.line + 1
 
+        def place(name: str, needle: str, nth: int, start: int) -> Interpolation:
+            return Interpolation(name, path, where, key, end, nth, needle)
+
+        return self._substitute(value, place)
+
+    def _substitute(self, value: str, place: Any, shifts: list | None = None) -> str:
+        """``value`` with every reference resolved; ``shifts`` collects (start, end, length) of each.
+
+        ``place(name, needle, nth, start)`` makes the :class:`Interpolation` of the reference at ``start``
+        (the ``nth`` of its ``needle`` in ``value``)."""
         seen: dict[str, int] = {}
 
         def sub(match: re.Match[str]) -> str:
-            if match.group(0) == "$$":
-                return "$"
-            name, default = match.group(1), match.group(2)
-            # where each variable lands is checked once the document is validated (secret_fields.py)
-            nth = seen[name] = seen.get(name, -1) + 1
-            self.smap.interpolations.append(
-                Interpolation(name, path, self._loc(node), key, node.end_mark.line + 1, nth)
-            )
-            if name in self.env:
-                resolved = str(self.env[name])
-                if secrets.is_secret_name(name):
-                    secrets.register(resolved)
-                return resolved
-            if default is not None:
-                return default
-            raise ConfigError(
-                f"environment variable '{name}' is not set",
-                location=self._loc(node),
-                hint=f"export {name}=... or write ${{{name}:-default}}",
-            )
+            out = "$" if match[0] == "$$" else self._resolve(match, place, seen)
+            if shifts is not None:
+                shifts.append((match.start(), match.end(), len(out)))
+            return out
 
         return _VAR.sub(sub, value)
+
+    def _resolve(self, match: re.Match[str], place: Any, seen: dict[str, int]) -> str:
+        kind, body, sep = match["kind"], match["body"], match["sep"]
+
+        def use(name: str, needle: str) -> Interpolation:
+            nth = seen[needle] = seen.get(needle, -1) + 1
+            return place(name, needle, nth, match.start())
+
+        if kind is None:
+            return self._env(match["name"], match["default"], use(match["name"], "${" + match["name"]))
+        needle = "${" + kind + sep
+        if kind == "env" and sep == ":" and (env := refs.ENV_BODY.fullmatch(body)) is not None:
+            return self._env(env["name"], env["default"], use(env["name"], needle + env["name"]))
+        if kind == "vars" and refs.NAME.fullmatch(body):
+            needle += body
+        at = use(body, needle)
+        try:
+            if sep != refs.SEPARATOR[kind]:
+                right = "${vars.name}" if kind == "vars" else "${" + kind + ":...}"
+                raise BadReference(f"'{match[0]}' is not a reference: write {right}")
+            if kind == "date":
+                return refs.date_text(body, self.scope.today())
+            if kind == "env":
+                raise BadReference(f"'{match[0]}' names no environment variable", "write ${env:NAME}")
+            if self.in_vars:
+                raise BadReference(f"a var's value may not use another var ({match[0]})",
+                                   "write the value out, or use ${env:...} / ${date:...}")  # fmt: skip
+            if ":-" in body:
+                raise BadReference(f"'{match[0]}': a var takes no default", "give its value in vars:")
+            if body not in self.scope.values:
+                raise refs.unknown_var(body, self.scope.values)
+            return refs.text_of(self.scope.values[body])
+        except BadReference as bad:
+            self.errors.append(ConfigError(bad.message, location=at.precise(self.smap.text), hint=bad.hint))
+            return match[0]
+
+    def _env(self, name: str, default: str | None, use: Interpolation) -> str:
+        # where each variable lands is checked once the document is validated (secret_fields.py)
+        self.smap.interpolations.append(use)
+        if name in self.env:
+            resolved = str(self.env[name])
+            if secrets.is_secret_name(name):
+                secrets.register(resolved)
+            return resolved
+        if default is not None:
+            return default
+        self.errors.append(
+            ConfigError(
+                f"environment variable '{name}' is not set",
+                location=use.precise(self.smap.text),
+                hint=f"export {name}=... or write ${{{name}:-default}}",
+            )
+        )
+        return ""
+
+    def declare_vars(self, root: yaml.Node) -> None:
+        """Build the root's ``vars:`` block first (it may use ``${env:...}`` and ``${date:...}``), check
+        it, and apply the ``--var`` overrides: every other value may then use ``${vars.name}``."""
+        if not isinstance(root, yaml.MappingNode):
+            return
+        node = next((v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "vars"
+                     and k.tag == _STR), None)  # fmt: skip
+        if node is None:
+            return
+        self.in_vars = True
+        try:
+            value = self.build(node, ("vars",), 1)
+        finally:
+            self.in_vars = False
+        if not isinstance(value, dict):
+            raise ConfigError("vars: expected a mapping of name: value", location=self._loc(node),
+                              hint="e.g. vars: {run_date: '${date:yesterday}', country: NL}")  # fmt: skip
+        for name, item in value.items():
+            if not refs.NAME.fullmatch(name):
+                raise ConfigError(f"var name '{name}' must be letters, digits and _",
+                                  location=self.smap.locate(("vars", name), key=True))  # fmt: skip
+            if item is None or isinstance(item, dict | list):
+                raise ConfigError(
+                    f"var '{name}' needs a single value (a string, number or boolean)",
+                    location=self.smap.locate(("vars", name)),
+                    hint="lists and mappings cannot be spliced into text; give each value its own var",
+                )
+        self.vars_node, self.vars_value = node, self.scope.declare(value)
+
+    def _read_sql_file(self, step: dict, path: tuple) -> None:
+        """Read a ``sql_file:`` step's file into the step's ``sql`` (interpolated like the YAML)."""
+        value, at = step["sql_file"], self.smap.locate((*path, "sql_file"))
+        if "sql" in step:
+            self.errors.append(ConfigError("a step gives 'sql' or 'sql_file', not both", location=at,
+                                           hint="keep the query in one place"))  # fmt: skip
+            return
+        if not isinstance(value, str):
+            return  # the model says what it expects
+        try:
+            shown, text = sql_files.read(value, self.smap.file, at, self.scope.project_root)
+        except ConfigError as err:
+            self.errors.append(err)
+            return
+        starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]  # offsets where lines start
+
+        def place(name: str, needle: str, nth: int, start: int) -> Interpolation:
+            line = bisect.bisect_right(starts, start) - 1
+            at = Location(shown, line + 1, start - starts[line] + 1)
+            return Interpolation(name, (*path, "sql_file"), at, needle=needle, exact=True)
+
+        shifts: list = []
+        sql = self._substitute(text, place, shifts)
+        step["sql"] = sql
+        self.smap.sql_files[(*path, "sql_file")] = SqlFile(shown, text, sql, tuple(shifts))
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            errors = sorted(self.errors, key=lambda e: (e.location.file, e.location.line, e.location.col)
+                            if e.location else ("", 0, 0))  # fmt: skip
+            raise errors[0] if len(errors) == 1 else ConfigErrors(errors)

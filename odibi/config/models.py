@@ -219,8 +219,9 @@ class WriteConfig(OdibiModel):
     keys: list[str] = Field(default_factory=list, description="Key columns for upsert / append_once.")
     partition_by: list[str] = Field(
         default_factory=list,
-        description="Columns to partition a parquet output by: hive-style folders (col=value/); "
-        "Spark's `partitionBy` in options means the same.",
+        description="Columns to partition a parquet, delta or csv output by: hive-style folders "
+        "(col=value/), read back with these columns on every engine; Spark's `partitionBy` in options "
+        "means the same.",
         examples=[["country", "day"]],
     )
     options: dict[str, Any] = Field(default_factory=dict, description="Writer options.")
@@ -236,6 +237,18 @@ class SqlStep(OdibiModel):
     """A SQL step: the previous step's output is the table `df`; earlier nodes are visible by name."""
 
     sql: str = Field(description="A SELECT statement.", examples=["SELECT * FROM df WHERE amount > 0"])
+
+
+class SqlFileStep(OdibiModel):
+    """A SQL step whose query is in a file: the same as `sql:` with the file's text (variables included)."""
+
+    sql_file: str = Field(
+        description="Path of a .sql file holding one SELECT, relative to this config file and inside its "
+        "folder. `${...}` references in it are resolved like the YAML's; SQL errors point into the file.",
+        examples=["queries/clean.sql"],
+    )
+    # the file's text, interpolated: set by the loader (config/loader.py), never written by users
+    sql: SkipJsonSchema[str | None] = None
 
 
 class FunctionStep(OdibiModel):
@@ -262,11 +275,13 @@ def _step_kind(value: Any) -> str | None:
     if isinstance(value, str):
         return "sql-text"
     if isinstance(value, dict):
-        for kind in ("sql", "function", "operation"):
+        for kind in ("sql_file", "sql", "function", "operation"):
             if kind in value:
                 return f"{kind}-step"
     if isinstance(value, SqlStep):
         return "sql-step"
+    if isinstance(value, SqlFileStep):
+        return "sql_file-step"
     if isinstance(value, FunctionStep):
         return "function-step"
     if isinstance(value, tuple(STEP_MODELS.values())):
@@ -277,12 +292,14 @@ def _step_kind(value: Any) -> str | None:
 Step = Annotated[
     Annotated[str, Tag("sql-text")]
     | Annotated[SqlStep, Tag("sql-step")]
+    | Annotated[SqlFileStep, Tag("sql_file-step")]
     | Annotated[FunctionStep, Tag("function-step")]
     | Annotated[OperationStep, Tag("operation-step")],  # type: ignore[valid-type]
     Discriminator(
         _step_kind,
         custom_error_type="step_kind",
-        custom_error_message="a step is a SQL string or a mapping with 'sql', 'function' or 'operation'",
+        custom_error_message="a step is a SQL string or a mapping with 'sql', 'sql_file', 'function' or "
+        "'operation'",
     ),
 ]
 
@@ -554,11 +571,26 @@ class ProjectConfig(OdibiModel):
     description: str | None = Field(None, description="What the project does.")
     version: str | None = Field(None, description="Project version.")
     owner: str | None = Field(None, description="Owner (team or person).")
+    imports: list[str] = Field(
+        default_factory=list,
+        description="Other YAML files merged into this one (paths relative to this file; they may import "
+        "too): their connections, pipelines (run before this file's) and other keys. A name defined in "
+        "two files is an error.",
+        examples=[["shared/connections.yaml", "pipelines/silver.yaml"]],
+    )
     engine: EngineName = Field(EngineName("duckdb"), description="Engine that runs the plan.")  # type: ignore[valid-type]
     sql_dialect: Literal[SQL_DIALECTS] | None = Field(  # type: ignore[valid-type]
         None, description="Dialect the SQL in this file is written in (default: the engine's)."
     )
     engine_options: EngineOptions | None = Field(None, description="Per-engine settings.")  # type: ignore[valid-type]
+    vars: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Variables: `${vars.name}` anywhere in this file (and in sql_file files) is replaced by "
+        "the value; `odibi validate|compile|run --var name=value` overrides one. A plain scalar that is "
+        "exactly `${vars.name}` keeps the value's type.",
+        examples=[{"run_date": "${date:yesterday}", "country": "NL"}],
+        json_schema_extra={"propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+    )
     transform_modules: list[str] = Field(
         default_factory=list,
         description="Python modules (dotted names, or .py files relative to this file) whose @transform "
@@ -583,6 +615,13 @@ class ProjectConfig(OdibiModel):
     )
     safety: SafetyConfig = Field(default_factory=SafetyConfig, description="Data-safety guards and opt-outs.")
     pipelines: list[PipelineConfig] = Field(description="Pipelines, run in list order.", min_length=1)
+    environments: dict[str, dict[str, Any] | None] = Field(
+        default_factory=dict,
+        description="Overlays by environment name, chosen with --env or ODIBI_ENV: each is merged over the "
+        "config (mappings key by key; pipelines and nodes matched by name; other values and lists "
+        "replaced).",
+        json_schema_extra=lambda schema: schema.update(additionalProperties=_overlay_schema()),
+    )
 
     def options_for(self, engine: str) -> dict[str, Any]:
         """The settings of ``engine`` as keyword arguments (unset ones left out)."""
@@ -594,3 +633,19 @@ class ProjectConfig(OdibiModel):
         if self.sql_dialect:
             return str(self.sql_dialect)
         return _dialect_of(getattr(self.engine, "value", self.engine))  # the engine registry's
+
+
+def _overlay_schema() -> dict[str, Any]:
+    """An environment's overlay for editors: the project's top-level keys, each holding the part of the
+    config it changes (partial, so not checked against the full models here; odibi checks the result)."""
+    keys = {
+        name: {"description": f"Changes `{name}`: {field.description}"}
+        for name, field in ProjectConfig.model_fields.items()
+        if name not in ("imports", "environments", "vars")
+    }
+    return {
+        "type": ["object", "null"],
+        "description": "What this environment changes.",
+        "properties": keys,
+        "additionalProperties": False,
+    }

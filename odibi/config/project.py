@@ -9,7 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from odibi.config.loader import SourceMap, load_file, load_text
+from odibi.config import variables as refs
+from odibi.config.compose import compose, compose_text
+from odibi.config.loader import SourceMap
 from odibi.config.models import ProjectConfig, suggest
 from odibi.config.secret_fields import placement_errors, register_literal_secrets, register_model_secrets
 from odibi.errors import ConfigError, ConfigErrors, Location
@@ -28,16 +30,55 @@ class Project:
         return self.source.file
 
 
-def load_project(path: str | Path, *, env: dict[str, str] | None = None) -> Project:
-    """Read and schema-validate a project file; raises located :class:`ConfigError` s."""
-    data, smap = load_file(path, env=env)
-    return _validate(data, smap, Path(path).resolve().parent)
+def load_project(
+    path: str | Path,
+    *,
+    env: dict[str, str] | None = None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
+    clock: refs.Clock | None = None,
+) -> Project:
+    """Read and schema-validate a project file (its ``imports:`` merged); raises located
+    :class:`ConfigError` s.
+
+    ``env``: the variables ``${VAR}`` reads (default ``os.environ``). ``environment``: the overlay of
+    ``environments:`` to apply (default ``$ODIBI_ENV``; none when unset); see config/compose.py.
+    ``variables``: ``--var`` overrides of ``vars:``; ``clock``: today's date for ``${date:...}`` (tests)."""
+    return load_effective(path, env=env, environment=environment, variables=variables, clock=clock)[0]
 
 
-def load_project_text(text: str, file: str = "<string>", *, root: Path | None = None) -> Project:
+def load_effective(
+    path: str | Path,
+    *,
+    env: dict[str, str] | None = None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
+    clock: refs.Clock | None = None,
+) -> tuple[Project, Any]:
+    """Like :func:`load_project`, also returning the effective document (imports merged, the overlay
+    applied) as plain data: what ``odibi config show`` prints."""
+    root = Path(path).resolve().parent
+    with refs.scoped(variables, clock, project_root=root) as scope:  # one set of vars, one "today"
+        data, smap = compose(path, environment=environment, env=env)
+    scope.check_overrides()
+    return _validate(data, smap, root), data
+
+
+def load_project_text(
+    text: str,
+    file: str = "<string>",
+    *,
+    root: Path | None = None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
+    clock: refs.Clock | None = None,
+) -> Project:
     """Like :func:`load_project`, from text (used by tests and editors)."""
-    data, smap = load_text(text, file)
-    return _validate(data, smap, root or Path.cwd())
+    root = root or Path.cwd()
+    with refs.scoped(variables, clock, project_root=root) as scope:
+        data, smap = compose_text(text, file, root=root, environment=environment)
+    scope.check_overrides()
+    return _validate(data, smap, root)
 
 
 def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
@@ -62,8 +103,14 @@ def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
 
 
 def _raise(errors: list[ConfigError]) -> typing.NoReturn:
-    errors.sort(key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
+    errors.sort(key=error_order)
     raise (errors[0] if len(errors) == 1 else ConfigErrors(errors)) from None
+
+
+def error_order(error: ConfigError) -> tuple:
+    """Sort key of located errors: by file (a project may span several), then line and column."""
+    loc = error.location
+    return (loc.file, loc.line, loc.col) if loc else ("", 0, 0)
 
 
 def _data_path(loc: tuple, data: Any) -> tuple[tuple, list]:
@@ -159,4 +206,4 @@ def _value_at(data: Any, path: tuple) -> Any:
     return cur
 
 
-__all__ = ["ConfigErrors", "Project", "load_project", "load_project_text"]
+__all__ = ["ConfigErrors", "Project", "load_effective", "load_project", "load_project_text"]

@@ -84,7 +84,7 @@ def placement_errors(data: Any, smap: SourceMap) -> list[ConfigError]:
         named = secrets.is_secret_name(use.name)
         if not named and use.name not in in_secret_field:
             continue
-        errors.append(_refusal(use, named, in_secret_field.get(use.name), smap.text))
+        errors.append(_refusal(use, named, in_secret_field.get(use.name), smap.text_of(use.location.file)))
     return errors
 
 
@@ -108,7 +108,7 @@ def _refusal(use: Interpolation, named: bool, secret_use: Interpolation | None, 
         why = f"it fills the secret field {_dotted(secret_use.path)} at {secret_use.precise(text)}"
         hint = f"use a variable that holds no secret here; {use.name} belongs in secret fields only"
     return ConfigError(
-        f"${{{use.name}}} holds a secret ({why}) and may only fill a secret field, not {where}, where "
+        f"{use.reference} holds a secret ({why}) and may only fill a secret field, not {where}, where "
         "its value would show in SQL, paths, errors and logs",
         location=use.precise(text),
         hint=hint,

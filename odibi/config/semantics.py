@@ -120,16 +120,29 @@ def check_semantics(project: Project, problems: Problems) -> None:
                                 hint="give the columns once",
                             )
                         )
-                    if parts and str(fmt) not in ("parquet", "delta"):
+                    if parts and str(fmt) not in ("parquet", "delta", "csv"):
                         problems.add(
                             ConfigError(
-                                f"node '{node.name}' write: partition_by is supported for parquet and delta "
-                                f"outputs (not {fmt} yet)",
+                                f"node '{node.name}' write: partition_by is supported for parquet, delta "
+                                f"and csv outputs (not {fmt} yet)",
                                 location=smap.locate(
                                     (*base, key, "partition_by" if io.partition_by else "options")
                                 ),
                                 node=node.name,
-                                hint="write format: parquet or delta, or drop partition_by",
+                                hint="write format: parquet, delta or csv, or drop partition_by",
+                            )
+                        )
+                    # DuckDB reads a folder's *.csv files: compressed partitions would not read back
+                    plain = ("none", "uncompressed", "auto", "infer")
+                    codec = next((k for k, v in options.items() if str(k).lower() == "compression"
+                                  and str(v).lower() not in plain), None)  # fmt: skip
+                    if parts and str(fmt) == "csv" and codec is not None:
+                        problems.add(
+                            ConfigError(
+                                f"node '{node.name}' write: a partitioned csv output cannot be compressed yet",
+                                location=smap.locate((*base, key, "options", codec), key=True),
+                                node=node.name,
+                                hint="drop the compression option, or write format: parquet",
                             )
                         )
                 if fmt and options:
@@ -187,7 +200,10 @@ def _check_incremental(node: str, incr, where: tuple, smap, problems: Problems) 
         except ValueError as exc:
             problems.add(
                 ConfigError(
-                    f"node '{node}' read: {exc}", location=smap.locate((*where, "lookback")), node=node
+                    f"node '{node}' read: {exc}",
+                    location=smap.locate((*where, "lookback")),
+                    node=node,
+                    hint="a whole number and a unit (s, m, h, d, w), e.g. lookback: 3d",
                 )
             )
 

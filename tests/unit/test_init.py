@@ -89,7 +89,9 @@ def test_one_existing_file_is_enough_to_refuse(tmp_path):
 
 def test_init_default_name_and_target_that_is_a_file(tmp_path):
     written = init_project(tmp_path / "sales-lab", None, False)
-    assert [p.name for p in written] == ["odibi.yaml", "odibi.schema.json", "sales.csv"]
+    assert sorted(p.name for p in written) == sorted(
+        ["odibi.yaml", "odibi.schema.json", "sales.csv", "README.md", "test_pipeline.py"]
+    )
     data, _ = load_file(tmp_path / "sales-lab" / "odibi.yaml", env={})
     assert data["project"] == "sales-lab"
 
