@@ -112,6 +112,12 @@ def validate(
     Not a sandbox: it imports the project's transform_modules (or a transforms.py beside the config) to
     check function steps against their signatures, which executes those Python files, and it reads the
     first bytes of local input files to check column names. Validate only projects you trust.
+
+    \b
+    Examples:
+      odibi validate odibi.yaml
+      odibi validate odibi.yaml --engine spark      # also: can Spark run every SQL step?
+      odibi validate odibi.yaml --env prod --var run_date=2026-01-31 --format json
     """
     from odibi import api
 
@@ -145,17 +151,29 @@ def compile_(
     ] = None,
     env: EnvOpt = None,
     var: VarOpt = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="sql | json (a list of {pipeline, node, comment, sql, warnings})")
+    ] = "sql",
 ) -> None:
     """Print the SQL each node runs, in the engine's dialect or any other.
 
     Like validate, it imports the project's transform_modules (executing those Python files) and peeks at
     the headers of local input files; it runs no node.
+
+    \b
+    Examples:
+      odibi compile odibi.yaml                      # the SQL DuckDB runs
+      odibi compile odibi.yaml --dialect snowflake --node clean_sales
+      odibi compile odibi.yaml --format json
     """
     from odibi import api
 
+    if fmt not in ("sql", "json"):
+        _fail(_usage(f"unknown --format '{fmt}': sql or json"))
+    out_fmt = "json" if fmt == "json" else "text"
     if engine and dialect:
-        _fail(_usage("give --engine or --dialect, not both"))
-    variables = _variables(var)
+        _fail(_usage("give --engine or --dialect, not both"), out_fmt)
+    variables = _variables(var, out_fmt)
     rendered = _guard(
         lambda: api.compile_project(
             config,
@@ -165,8 +183,15 @@ def compile_(
             node=node,
             environment=env,
             variables=variables,
-        )
+        ),
+        out_fmt,
     )
+    if fmt == "json":
+        import json
+        from dataclasses import asdict
+
+        typer.echo(mask(json.dumps([asdict(item) for item in rendered], indent=2)))
+        return
     chunks = []
     for item in rendered:
         text = f"-- {item.comment}"
@@ -259,7 +284,14 @@ def run(
     env: EnvOpt = None,
     var: VarOpt = None,
 ) -> None:
-    """Run the project's pipelines (all, one pipeline, or one node with its upstream)."""
+    """Run the project's pipelines (all, one pipeline, or one node with its upstream).
+
+    \b
+    Examples:
+      odibi run odibi.yaml
+      odibi run odibi.yaml --engine spark --pipeline silver
+      odibi run odibi.yaml --resume                 # only what failed or did not run last time
+    """
     from odibi import api
     from odibi.cli.summary import print_comparison, print_plan, print_summary
 
@@ -356,7 +388,13 @@ def runs(
     run_id: Annotated[str | None, typer.Option("--run", help="Show one run's nodes.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
 ) -> None:
-    """List the project's recent runs (from its run state), or one run's nodes."""
+    """List the project's recent runs (from its run state), or one run's nodes.
+
+    \b
+    Examples:
+      odibi runs odibi.yaml
+      odibi runs odibi.yaml --run 20261202T125850.123Z-7d19bb17 --format json
+    """
     from odibi.cli.runs import runs_command
 
     if fmt not in ("text", "json"):
@@ -368,7 +406,13 @@ def runs(
 def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
-    """Print the JSON Schema of odibi configs (for editors)."""
+    """Print the JSON Schema of odibi configs (for editors).
+
+    \b
+    Examples:
+      odibi schema -o odibi.schema.json             # then start odibi.yaml with
+                                                    # "# yaml-language-server: $schema=./odibi.schema.json"
+    """
     from odibi.config.schema import schema_text
 
     text = schema_text()
@@ -448,7 +492,14 @@ def list_(
         Path | None, typer.Argument(help="Project file (loads its transform_modules).", show_default=False)
     ] = None,
 ) -> None:
-    """List the built-in operations, the registered transform functions, or the engines."""
+    """List the built-in operations, the registered transform functions, or the engines.
+
+    \b
+    Examples:
+      odibi list operations
+      odibi list transforms odibi.yaml
+      odibi list engines
+    """
     from odibi.cli.listing import list_engines, list_operations, list_transforms
     from odibi.cli.summary import _console
 

@@ -59,7 +59,13 @@ def list_(
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
     env: EnvOpt = None,
 ) -> None:
-    """List the project's stories, newest first."""
+    """List the project's stories, newest first.
+
+    \b
+    Examples:
+      odibi story list odibi.yaml
+      odibi story list odibi.yaml --format json
+    """
     from odibi.cli.app import _fail, _guard, _usage
 
     if fmt not in ("text", "json"):
@@ -83,7 +89,14 @@ def show(
     ] = None,
     env: EnvOpt = None,
 ) -> None:
-    """Print one story (the stored rendering; made from the record when it was not stored)."""
+    """Print one story (the stored rendering; made from the record when it was not stored).
+
+    \b
+    Examples:
+      odibi story show last -c odibi.yaml --open
+      odibi story show previous -c odibi.yaml --format md
+      odibi story show last-success -c odibi.yaml --format html -o report.html
+    """
     from odibi.cli.app import _guard
 
     _guard(lambda: _show(run, config, fmt, open_, output, env), "json" if fmt == "json" else "text")
@@ -97,7 +110,13 @@ def diff(
     fmt: Annotated[str, typer.Option("--format", help="text | json | md")] = "text",
     env: EnvOpt = None,
 ) -> None:
-    """Compare two stories: what changed per node (status, rows, time, columns)."""
+    """Compare two stories: what changed per node (status, rows, time, columns).
+
+    \b
+    Examples:
+      odibi story diff previous last -c odibi.yaml
+      odibi story diff last-success last -c odibi.yaml --format json
+    """
     from odibi.cli.app import _fail, _guard, _usage
 
     if fmt not in ("text", "json", "md"):
