@@ -16,9 +16,9 @@ from pathlib import Path
 from odibi.compile.node import CompiledNode
 from odibi.compile.project import RenderedNode, compile_nodes, render_node
 from odibi.compile.table_checks import check_tables
-from odibi.config.project import Project, error_order, load_project
+from odibi.config.project import Damage, Project, error_order, load_project, load_recovering
 from odibi.config.semantics import check_semantics
-from odibi.errors import CompileError, OdibiError, Problems
+from odibi.errors import CompileError, OdibiError, Problems, UsageError
 from odibi.plan.graph import PipelinePlan, ProjectPlan, build_plan, select
 
 
@@ -84,16 +84,27 @@ def _validate(
     variables: dict[str, str] | None = None,
 ) -> ValidProject:
     if isinstance(config, Project):
-        project = config
+        project, early = config, []
     else:
-        project = load_project(config, environment=environment, variables=variables)
-    problems = Problems()
+        # schema errors do not stop the checks: what they leave valid is checked too (config/recovery.py)
+        project, early = load_recovering(config, environment=environment, variables=variables)
+    problems = Problems(list(early))
+    if project is None:
+        _raise_sorted(problems)
     check_semantics(project, problems)
     plan = build_plan(project, problems)
     # compile even when the graph has problems (cyclic nodes are left out of the order), so that one
     # run of `odibi validate` reports every mistake
-    selection = select(plan, pipeline, node)
+    try:
+        selection = select(plan, pipeline, node)
+    except UsageError:
+        if early:  # the schema errors come first, as when they stopped everything (a --node may be one)
+            _raise_sorted(problems)
+        raise
     _load_transforms(project, problems)
+    damage = project.damage
+    if damage is not None:
+        selection = _undamaged(selection, damage)
     compiled = compile_nodes(project, plan, selection, problems)
     check_tables(project, selection, compiled, problems)
     if engine is not None:
@@ -101,9 +112,31 @@ def _validate(
         from odibi.engines.registry import dialect_of
 
         check_portable(compiled.values(), dialect_of(engine), engine, problems)
-    problems.errors.sort(key=error_order)
-    problems.raise_if_any()
+    _raise_sorted(problems)
     return ValidProject(project, plan, selection, compiled)
+
+
+def _raise_sorted(problems: Problems) -> None:
+    """Raise every problem at once, in file order, each reported once."""
+    unique = {(str(e.location), e.message): e for e in problems.errors}
+    problems.errors = sorted(unique.values(), key=error_order)
+    problems.raise_if_any()
+
+
+def _undamaged(selection: list[tuple[PipelinePlan, list[str]]], damage: Damage):
+    """The selection without what schema recovery neutralised (placeholders, and nodes that depend on a
+    node whose name was invalid); nothing at all when the SQL's dialect is unknown."""
+    if damage.dialect:
+        return []
+    out = []
+    for pplan, names in selection:
+        if pplan.index in damage.pipelines:
+            continue
+        bad = damage.node_names.get(pplan.index, set())
+        keep = [n for n in names if (pplan.index, pplan.node_index[n]) not in damage.nodes
+                and not bad.intersection(pplan.nodes[n].depends_on)]  # fmt: skip
+        out.append((pplan, keep))
+    return out
 
 
 def _load_transforms(project: Project, problems: Problems) -> None:

@@ -106,6 +106,7 @@ def compile_node(
     columns_of: ColumnsOf = _no_columns,
     *,
     types: bool = True,
+    syntax: Callable[[str, SqlSource], None] | None = None,
 ) -> CompiledNode | None:
     """Compile one node; problems are collected. Returns None when the node cannot compile.
 
@@ -113,6 +114,7 @@ def compile_node(
     known without running anything; operations that need their input's columns use it, and are left to
     run time (``deferred``) when it cannot tell. ``types=False`` says no step needs column types (no
     operation or function step in the project): output types are then only carried, never inferred.
+    ``syntax(text, src)``: a second parser's check of each SQL step sqlglot accepted (DuckDB's own).
     """
     node = plan.nodes[name]
     pi, ni = plan.index, plan.node_index[name]
@@ -170,6 +172,8 @@ def compile_node(
                 src = SqlSource(project.source, (*ypath, *key), plan.name, name, si,
                                 _read_from(project, (*ypath, *key), text))  # fmt: skip
                 query = parse_select(text, dialect, src)
+                if syntax is not None:
+                    syntax(text, src)
                 if not files:
                     check_file_access(query, text, src)
                 plans.append(StepPlan(si, "sql", src, sql=text, dialect=dialect))

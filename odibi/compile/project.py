@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 
+from odibi.compile.duckdb_syntax import DuckDBSyntax
 from odibi.compile.fidelity import preserve_meaning
 from odibi.compile.node import CompiledNode, compile_node
 from odibi.compile.sql import render, render_lenient
@@ -82,16 +83,24 @@ def _uses_columns(project) -> bool:
 
 
 def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[str, str], CompiledNode]:
-    """Compile the selected nodes in dependency order; problems collected."""
+    """Compile the selected nodes in dependency order; problems collected.
+
+    SQL written in DuckDB SQL is also checked by DuckDB's own parser (compile/duckdb_syntax.py)."""
     out: dict[tuple[str, str], CompiledNode] = {}
     types = _uses_columns(project)
-    for pplan, names in selection:
-        oracle = ColumnOracle(project, pplan, enabled=True, types=types)
-        for name in names:
-            compiled = compile_node(project, pplan, name, problems, oracle, types=types)
-            if compiled is not None:
-                out[(pplan.name, name)] = compiled
-                oracle.known[name] = compiled.columns
+    duck = DuckDBSyntax() if project.config.read_dialect() == "duckdb" else None
+    try:
+        for pplan, names in selection:
+            oracle = ColumnOracle(project, pplan, enabled=True, types=types)
+            for name in names:
+                compiled = compile_node(project, pplan, name, problems, oracle, types=types,
+                                        syntax=duck.check if duck is not None else None)  # fmt: skip
+                if compiled is not None:
+                    out[(pplan.name, name)] = compiled
+                    oracle.known[name] = compiled.columns
+    finally:
+        if duck is not None:
+            duck.close()
     return out
 
 

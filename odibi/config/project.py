@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,30 @@ from odibi.errors import ConfigError, ConfigErrors, Location
 
 
 @dataclass
+class Damage:
+    """What schema recovery (config/recovery.py) neutralised, so that later checks say nothing about it."""
+
+    nodes: set[tuple[int, int]] = field(default_factory=set)  # (pipeline, node) indexes: placeholders
+    pipelines: set[int] = field(default_factory=set)  # pipelines replaced as a whole
+    node_names: dict[int, set[str]] = field(default_factory=dict)  # pipeline → invalid names given
+    placeholders: dict[int, set[str]] = field(default_factory=dict)  # pipeline → names made up for them
+    connections: set[str] = field(default_factory=set)  # connections with an invalid config
+    all_connections: bool = False  # `connections:` itself was invalid
+    dialect: bool = False  # engine / sql_dialect invalid: the SQL cannot be read
+
+    def connection(self, name: str) -> bool:
+        """Whether ``name`` may be a connection whose config was invalid (so it is not "unknown")."""
+        return self.all_connections or name in self.connections
+
+
+@dataclass
 class Project:
     """A loaded, schema-valid project: its config, where it came from, and its source map."""
 
     config: ProjectConfig
     source: SourceMap
     root: Path  # the config file's folder: relative paths resolve against it
+    damage: Damage | None = None  # set only by a recovering load, whose errors are reported anyway
 
     @property
     def file(self) -> str:
@@ -64,6 +82,23 @@ def load_effective(
     return _validate(data, smap, root), data
 
 
+def load_recovering(
+    path: str | Path,
+    *,
+    env: dict[str, str] | None = None,
+    environment: str | None = None,
+    variables: dict[str, str] | None = None,
+) -> tuple[Project | None, list[ConfigError]]:
+    """Like :func:`load_project`, but schema errors are returned, not raised, with the project that is
+    left once the parts they are in are neutralised (config/recovery.py): `odibi validate` checks the
+    rest in the same run. The project is None when nothing sensible is left; a YAML error still raises."""
+    root = Path(path).resolve().parent
+    with refs.scoped(variables, None, project_root=root) as scope:
+        data, smap = compose(path, environment=environment, env=env)
+    scope.check_overrides()
+    return _check(data, smap, root, recover=True)
+
+
 def load_project_text(
     text: str,
     file: str = "<string>",
@@ -82,6 +117,15 @@ def load_project_text(
 
 
 def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
+    project, errors = _check(data, smap, root, recover=False)
+    if errors or project is None:
+        _raise(errors)
+    return project
+
+
+def _check(
+    data: Any, smap: SourceMap, root: Path, *, recover: bool
+) -> tuple[Project | None, list[ConfigError]]:
     if data is None:
         raise ConfigError("config is empty", location=Location(smap.file, 1, 1), hint="see `odibi init`")
     if not isinstance(data, dict):
@@ -91,15 +135,22 @@ def _validate(data: Any, smap: SourceMap, root: Path) -> Project:
         )
     register_literal_secrets(data)
     refused = placement_errors(data, smap)  # secrets outside their fields (secret_fields.py)
+    damage = None
     try:
-        config = ProjectConfig.model_validate(data)
+        config: ProjectConfig | None = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         errors = [_locate(err, data, smap) for err in exc.errors(include_url=False, include_input=False)]
-        _raise([*refused, *errors])
-    if refused:
-        _raise(refused)
+        refused.extend(errors)
+        if not recover:
+            return None, refused
+        from odibi.config.recovery import revalidate
+
+        config, damage, later = revalidate(data, exc, smap)
+        refused.extend(later)
+    if config is None:
+        return None, refused
     register_model_secrets(config)
-    return Project(config=config, source=smap, root=root)
+    return Project(config=config, source=smap, root=root, damage=damage), refused
 
 
 def _raise(errors: list[ConfigError]) -> typing.NoReturn:
@@ -206,4 +257,12 @@ def _value_at(data: Any, path: tuple) -> Any:
     return cur
 
 
-__all__ = ["ConfigErrors", "Project", "load_effective", "load_project", "load_project_text"]
+__all__ = [
+    "ConfigErrors",
+    "Damage",
+    "Project",
+    "load_effective",
+    "load_project",
+    "load_project_text",
+    "load_recovering",
+]

@@ -38,8 +38,8 @@ def check_semantics(project: Project, problems: Problems) -> None:
     names = list(cfg.connections)
 
     def check_connection(conn: str, path: tuple, what: str) -> None:
-        if conn in cfg.connections:
-            return
+        if conn in cfg.connections or (project.damage is not None and project.damage.connection(conn)):
+            return  # known, or defined with an invalid config (reported where it is defined)
         near = suggest(conn, names)
         problems.add(
             ConfigError(

@@ -142,11 +142,15 @@ def _build_pipeline(project: Project, pi: int, pipeline: PipelineConfig, problem
         nodes[node.name] = node
         index[node.name] = ni
 
+    damage = project.damage
+    invalid = damage.node_names.get(pi, set()) if damage is not None else set()
+    made_up = damage.placeholders.get(pi, set()) if damage is not None else set()
+    shown = [n for n in nodes if n not in made_up]
     for node_name, node in nodes.items():
         ni = index[node_name]
         for di, dep in enumerate(node.depends_on):
-            if dep not in nodes:
-                near = suggest(dep, [n for n in nodes if n != node_name])
+            if dep not in nodes and dep not in invalid:  # a node whose name is invalid is reported there
+                near = suggest(dep, [n for n in shown if n != node_name])
                 problems.add(
                     ConfigError(
                         f"node '{node_name}' has unknown dependency '{dep}'"
@@ -154,7 +158,7 @@ def _build_pipeline(project: Project, pi: int, pipeline: PipelineConfig, problem
                         location=smap.locate(node_path(pi, ni, "depends_on", di)),
                         pipeline=name,
                         node=node_name,
-                        hint=None if near else f"nodes in pipeline '{name}': {', '.join(nodes)}",
+                        hint=None if near else f"nodes in pipeline '{name}': {', '.join(shown)}",
                     )
                 )
         has_steps = bool(node.transform and node.transform.steps)

@@ -103,7 +103,7 @@ def test_a_syntax_error_is_located_in_the_sql_file(runner, make_project):
 
 def test_an_unknown_column_is_located_in_the_sql_file_after_a_variable(runner, make_project):
     query = QUERY.replace("amount > 0", "amout > 0").replace(
-        "WHERE country", "WHERE '${vars.country}' = country"
+        "WHERE country = '${vars.country}'", "WHERE '${vars.country}' = country"
     )
     cfg = _project(make_project, query)
     [error] = _errors(runner, cfg)
