@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from odibi.compile.node import CompiledNode
@@ -18,7 +18,7 @@ from odibi.compile.project import RenderedNode, compile_nodes, render_node
 from odibi.compile.table_checks import check_tables
 from odibi.config.project import Damage, Project, error_order, load_project, load_recovering
 from odibi.config.semantics import check_semantics
-from odibi.errors import CompileError, OdibiError, Problems, UsageError
+from odibi.errors import CompileError, Note, OdibiError, Problems, UsageError
 from odibi.plan.graph import PipelinePlan, ProjectPlan, build_plan, select
 
 
@@ -47,6 +47,8 @@ class ValidProject:
     plan: ProjectPlan
     selection: list[tuple[PipelinePlan, list[str]]]
     compiled: dict[tuple[str, str], CompiledNode]
+    # checks validate had to skip, and why (e.g. an input whose columns are not known): never a silent pass
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def engine(self) -> str:
@@ -113,7 +115,8 @@ def _validate(
 
         check_portable(compiled.values(), dialect_of(engine), engine, problems)
     _raise_sorted(problems)
-    return ValidProject(project, plan, selection, compiled)
+    notes = list({str(n): n for n in problems.notes}.values())
+    return ValidProject(project, plan, selection, compiled, notes)
 
 
 def _raise_sorted(problems: Problems) -> None:

@@ -150,11 +150,33 @@ class ValidationFailed(NodeExecutionError):
     kind = "validation"
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something a check could not know, so it was skipped (never a silent pass): ``odibi validate``
+    prints it as ``note: ...`` and lists it in ``--format json`` with kind ``note``."""
+
+    message: str
+    location: Location | None = None
+    pipeline: str | None = None
+    node: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.location}: note: {self.message}" if self.location else f"note: {self.message}"
+
+    def to_dict(self) -> dict:
+        loc = self.location
+        return {"kind": "note", "message": self.message, "file": loc.file if loc else None,
+                "line": loc.line if loc else None, "col": loc.col if loc else None,
+                "pipeline": self.pipeline, "node": self.node, "step": None, "hint": self.hint}  # fmt: skip
+
+
 @dataclass
 class Problems:
-    """Collects config errors so that one pass can report them all."""
+    """Collects config errors so that one pass can report them all (and notes of checks skipped)."""
 
     errors: list[ConfigError] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def add(self, error: ConfigError) -> None:
         self.errors.append(error)

@@ -29,8 +29,15 @@ app = typer.Typer(
 _state = {"debug": False}
 
 ConfigArg = Annotated[Path, typer.Argument(help="Path to the project YAML file.", show_default=False)]
-PipelineOpt = Annotated[str | None, typer.Option("--pipeline", "-p", help="Only this pipeline.")]
-NodeOpt = Annotated[str | None, typer.Option("--node", "-n", help="Only this node (and its upstream).")]
+PipelineOpt = Annotated[
+    str | None, typer.Option("--pipeline", "-p", help="Only this pipeline (earlier ones are not run).")
+]
+NodeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--node", "-n", help="Only this node and its upstream (with earlier pipelines' writers of its input)."
+    ),
+]
 EngineOpt = Annotated[
     str | None, typer.Option("--engine", "-e", help="duckdb | pandas | spark (overrides the config).")
 ]
@@ -132,11 +139,18 @@ def validate(
         ),
         fmt,
     )
-    if fmt == "json":
-        typer.echo("[]")
+    if fmt == "json":  # errors, else `[]`; checks skipped come as items of kind "note" (exit 0)
+        import json
+
+        from odibi.secrets import mask_data
+
+        typer.echo(mask(json.dumps([mask_data(n.to_dict()) for n in valid.notes], indent=2)))
         return
     nodes = sum(len(names) for _, names in valid.selection)
-    typer.echo(mask(f"{config}: valid ({len(valid.selection)} pipeline(s), {nodes} node(s))"))
+    skipped = f"; {len(valid.notes)} check(s) skipped (notes below)" if valid.notes else ""
+    typer.echo(mask(f"{config}: valid ({len(valid.selection)} pipeline(s), {nodes} node(s)){skipped}"))
+    for note in valid.notes:
+        typer.echo(mask(str(note)), err=True)
 
 
 @app.command("compile")

@@ -91,7 +91,7 @@ def pick(
     if node is None:
         graph.views = [_view(p, set(p.nodes)) for p, _ in chosen]
         return graph
-    p = chosen[0][0]
+    p = chosen[-1][0]  # the node's pipeline (earlier ones hold the writers of what it reads)
     consumers = p.consumers()
     keep = {node}
     if upstream:
@@ -124,30 +124,17 @@ def _descendants(consumers: dict[str, list[str]], name: str) -> set[str]:
 
 
 def _target(io) -> str:
-    return _norm(io.path) if io.path else (io.table or "")
+    from odibi.plan.lineage import normalise_path
 
-
-def _norm(path: str) -> str:
-    path = path.replace("\\", "/").rstrip("/")
-    return path[2:] if path.startswith("./") else path
+    return normalise_path(io.path) if io.path else (io.table or "")
 
 
 def _fed_by(plan: ProjectPlan) -> dict[NodeKey, list[NodeKey]]:
-    """Reads of a later pipeline matched to the last earlier write of the same connection and path/table."""
-    written: dict[tuple[str, str], NodeKey] = {}
-    out: dict[NodeKey, list[NodeKey]] = {}
-    for p in plan.pipelines:
-        for name in p.order:
-            read = p.nodes[name].read
-            if read is not None and not read.query:
-                writer = written.get((read.connection, _target(read)))
-                if writer is not None:
-                    out.setdefault((p.name, name), []).append(writer)
-        for name in p.order:  # a pipeline's own writes count for the pipelines after it
-            write = p.nodes[name].write
-            if write is not None:
-                written[(write.connection, _target(write))] = (p.name, name)
-    return out
+    """Reads of a later pipeline matched to the earlier writes of the same connection and path/table
+    (the rule is ``odibi.plan.lineage``'s, which the runner and validate use too)."""
+    from odibi.plan.lineage import of_plan
+
+    return {reader: [f.writer for f in feeds] for reader, feeds in of_plan(plan).items()}
 
 
 # --- describing a node ---------------------------------------------------------------------------------------

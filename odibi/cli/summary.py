@@ -51,7 +51,32 @@ def notable(nodes: list) -> list:
     """The nodes a reader of a large run's summary needs: every one that failed, was skipped or wrote an
     output, and the slowest few; in run order."""
     slowest = {id(n) for n in sorted(nodes, key=lambda n: n.duration_s, reverse=True)[:SLOWEST_SHOWN]}
-    return [n for n in nodes if n.status != "success" or n.written or n.notes or id(n) in slowest]
+    return [
+        n for n in nodes if n.status != "success" or n.written or n.notes or quality(n) or id(n) in slowest
+    ]
+
+
+def quality(node) -> str:
+    """What a node's checks let through: ``warn: no_nulls(email) 100 rows (20.0 %); quarantined 6,430 rows
+    (43.0 %): accepted_values(status) 6,430`` (empty when every check passed)."""
+    results = getattr(node, "check_results", None) or []
+    parts = []
+    warned = [r for r in results if r.get("status") == "warned"]
+    if warned:
+        parts.append(
+            "warn: " + ", ".join(f"{r['check']} {r['failing_rows']:,} rows{_pct(r)}" for r in warned)
+        )
+    quarantined = [r for r in results if r.get("status") == "quarantined"]
+    if getattr(node, "quarantined", 0) or quarantined:
+        checked = getattr(node, "checked_rows", None)
+        share = f" ({100 * node.quarantined / checked:.1f} %)" if checked else ""
+        by = ", ".join(f"{r['check']} {r['failing_rows']:,}" for r in quarantined)
+        parts.append(f"quarantined {node.quarantined:,} rows{share}" + (f": {by}" if by else ""))
+    return "; ".join(parts)
+
+
+def _pct(check: dict) -> str:
+    return f" ({check['failing_pct']:.1f} %)" if check.get("failing_pct") is not None else ""
 
 
 def print_summary(result, *, all_nodes: bool = False) -> None:
@@ -84,7 +109,8 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
                 )
             if failure.get("traceback"):
                 detail += "\n" + failure["traceback"]
-        detail = mask("; ".join([detail, *n.notes]) if detail else "; ".join(n.notes))
+        checked = quality(n) if n.status == "success" else ""  # a failed node's error says it all
+        detail = mask("; ".join(part for part in (detail, checked, *n.notes) if part))
         # a node that was neither materialized nor written stays a lazy view fused into its consumers;
         # counting it would run it again, so we say so instead
         rows = f"{n.rows:,}" if n.rows is not None else ("lazy" if n.status == "success" else "")
@@ -105,7 +131,7 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
     run = f" (run {result.run_id}" + (f", resuming {result.resumed_from})" if result.resumed_from else ")")
     console.print(
         f"{verdict}: {counts['success']} succeeded, {counts['failed']} failed, {counts['skipped']} skipped"
-        f"{not_run} in {result.duration_s:.2f}s" + (run if result.run_id else "")
+        f"{not_run} in {result.duration_s:.2f}s" + (run if result.run_id else "") + _let_through(result)
     )
     story = getattr(result, "story", None) or {}
     if story:
@@ -114,6 +140,15 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
         console.print(mask(f"story: {shown}"), soft_wrap=True)
     elif getattr(result, "story_error", None):
         console.print(mask(f"[yellow]story not written:[/] {result.story_error}"), soft_wrap=True)
+
+
+def _let_through(result) -> str:
+    """``; 1 node warned, 6,430 rows quarantined``: an ok run whose checks let bad rows through says so."""
+    totals = getattr(result, "quality", None) or {}
+    warned, quarantined = totals.get("nodes_warned", 0), totals.get("rows_quarantined", 0)
+    parts = [f"{warned} node{'s' if warned != 1 else ''} warned"] if warned else []
+    parts += [f"{quarantined:,} rows quarantined"] if quarantined else []
+    return f"; [yellow]{', '.join(parts)}[/]" if parts else ""
 
 
 def print_plan(valid, engine: str) -> None:

@@ -75,6 +75,7 @@ class CompiledNode:
     plan_steps: list[StepPlan] = field(default_factory=list)
     deferred: str | None = None  # why the node's SQL can only be built at run time
     columns: dict[str, str | None] | None = None  # output columns (→ logical type), when known without data
+    written_by: list[str] = field(default_factory=list)  # earlier pipelines' nodes that write its read
 
     @property
     def read_relation(self) -> str:

@@ -10,7 +10,7 @@ from odibi.compile.duckdb_syntax import DuckDBSyntax
 from odibi.compile.fidelity import preserve_meaning
 from odibi.compile.node import CompiledNode, compile_node
 from odibi.compile.sql import render, render_lenient
-from odibi.errors import CompileError, Problems
+from odibi.errors import CompileError, Note, Problems
 
 
 @dataclass
@@ -27,16 +27,23 @@ class RenderedNode:
 class ColumnOracle:
     """Columns of a pipeline's relations known without running anything (name → logical type).
 
-    Read relations are sniffed from their files when the file is there; compiled nodes report what their
-    steps produce. Projects with operation or function steps get names and types (DuckDB's sniffer);
-    SQL-only projects get names from headers (pure Python), so validating them loads no engine.
+    A read of what an earlier pipeline's node writes (``odibi.plan.lineage``) has that node's compiled
+    output columns, so no file is needed. Other reads are sniffed from their files when the file is
+    there; compiled nodes report what their steps produce. Projects with operation or function steps get
+    names and types (DuckDB's sniffer); SQL-only projects get names from headers (pure Python), so
+    validating them loads no engine. A read whose columns cannot be known adds a :class:`Note` to
+    ``notes`` (its column checks are skipped: say so, never pass them silently).
     """
 
-    def __init__(self, project, pplan, enabled: bool = True, types: bool = False) -> None:
+    def __init__(self, project, pplan, enabled: bool = True, types: bool = False, *, feeds=None,
+                 compiled=None, notes: list[Note] | None = None) -> None:  # fmt: skip
         self.project = project
         self.pplan = pplan
         self.enabled = enabled
         self.types = types
+        self.feeds = feeds or {}  # (pipeline, node) → the earlier writers of its read
+        self.compiled = compiled if compiled is not None else {}  # (pipeline, node) → CompiledNode
+        self.notes = notes
         self.known: dict[str, dict[str, str | None] | None] = {}
 
     def __call__(self, relation: str | None) -> dict[str, str | None] | None:
@@ -49,28 +56,80 @@ class ColumnOracle:
     def _sniff(self, relation: str) -> dict[str, str | None] | None:
         if not relation.endswith("__read"):
             return None
-        node = self.pplan.nodes.get(relation.removesuffix("__read"))
-        if node is None or node.read is None or node.read.path is None:
+        name = relation.removesuffix("__read")
+        node = self.pplan.nodes.get(name)
+        if node is None or node.read is None:
             return None
+        feeds = self.feeds.get((self.pplan.name, name), [])
+        written = self._written(feeds)
+        if written is not None:
+            return written
+        columns, why = self._from_storage(node.read)
+        if columns is None and why is not None and self.notes is not None:
+            self._note(name, why, feeds)
+        return columns
+
+    def _written(self, feeds) -> dict[str, str | None] | None:
+        """The columns the writers of a read produce, when every one is compiled and they agree on the
+        names (types only from formats that keep them)."""
+        from odibi.config.semantics import infer_format
+
+        out = None
+        for feed in feeds:
+            writer = self.compiled.get(feed.writer)
+            cols = writer.columns if writer is not None else None
+            if cols is None or (out is not None and {c.lower() for c in out} != {c.lower() for c in cols}):
+                return None
+            write = writer.config.write
+            typed = (write.format or infer_format(write.path)) in ("parquet", "delta")
+            out = dict(cols) if typed else dict.fromkeys(cols)
+        return out
+
+    def _from_storage(self, read) -> tuple[dict[str, str | None] | None, str | None]:
+        """The read's columns from its file, or None and why they are not known."""
+        if read.path is None:
+            what = f"table {read.table}" if read.table else "a query"
+            return None, f"{what} of connection '{read.connection}': validate does not query databases"
         try:
             from pathlib import Path
 
             from odibi.connections.resolve import read_spec
 
-            spec = read_spec(self.project, node.read)
+            spec = read_spec(self.project, read)
             if spec.connection is not None and spec.connection.remote:
-                return None  # compiling reads no remote store: the node is built at run time
+                # compiling reads no remote store: the node is built at run time
+                where = f"connection '{read.connection}'"
+                return None, f"{read.path} is on {where}, a store validate does not read"
             if not any(ch in spec.uri for ch in "*?[") and not Path(spec.uri).exists():
-                return None
+                return None, f"{read.path} does not exist yet"
             if not self.types:  # names are enough: read the header, load no engine
                 from odibi.formats.peek import peek_columns
 
-                return peek_columns(spec)
-            from odibi.formats.csv_infer import sniff_schema
+                cols = peek_columns(spec)
+            else:
+                from odibi.formats.csv_infer import sniff_schema
 
-            return dict(sniff_schema(spec))
-        except Exception:  # unreadable now: the node is built at run time instead
-            return None
+                cols = dict(sniff_schema(spec))
+            return cols, None if cols is not None else f"validate cannot read the columns of {read.path}"
+        except Exception as exc:  # unreadable now: the node is built at run time instead
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return None, f"{read.path} could not be read: {first}"
+
+    def _note(self, name: str, why: str, feeds) -> None:
+        from odibi.plan.graph import node_path
+
+        pipe = self.pplan.name
+        writers = ", ".join(".".join(f.writer) for f in feeds)
+        if not feeds:
+            why += " and no node writes it"
+        elif not all(f.writer in self.compiled for f in feeds):
+            why += f"; it is written by {writers}, which this check does not include"
+        else:
+            why += f"; the columns {writers} writes are known only when it runs"
+        path = node_path(self.pplan.index, self.pplan.node_index[name], "read")
+        location = self.project.source.locate(path)
+        self.notes.append(Note(f"node {pipe}.{name}: columns of its input not known ({why}); its column "
+                               "checks were skipped", location, pipe, name))  # fmt: skip
 
 
 def _uses_columns(project) -> bool:
@@ -89,14 +148,19 @@ def compile_nodes(project, plan, selection, problems: Problems) -> dict[tuple[st
     out: dict[tuple[str, str], CompiledNode] = {}
     types = _uses_columns(project)
     duck = DuckDBSyntax() if project.config.read_dialect() == "duckdb" else None
+    from odibi.plan.lineage import of_plan
+
+    feeds = of_plan(plan)  # reads of earlier pipelines' writes: checked against the writers' columns
     try:
         for pplan, names in selection:
-            oracle = ColumnOracle(project, pplan, enabled=True, types=types)
+            oracle = ColumnOracle(project, pplan, enabled=True, types=types, feeds=feeds, compiled=out,
+                                  notes=problems.notes)  # fmt: skip
             for name in names:
                 compiled = compile_node(project, pplan, name, problems, oracle, types=types,
                                         syntax=duck.check if duck is not None else None)  # fmt: skip
                 if compiled is not None:
                     out[(pplan.name, name)] = compiled
+                    compiled.written_by = [".".join(f.writer) for f in feeds.get((pplan.name, name), [])]
                     oracle.known[name] = compiled.columns
     finally:
         if duck is not None:
@@ -115,6 +179,8 @@ def describe(node: CompiledNode) -> str:
                 "  ", " "
             )
         )
+        if node.written_by:
+            parts.append(f"written by {', '.join(node.written_by)}")
         if node.query is not None or node.deferred:  # a node that only reads is registered as itself
             parts.append(f"as {node.read_relation}")
     if cfg.depends_on:

@@ -352,6 +352,31 @@ class RowCountCheck(OdibiModel):
     max: int | None = Field(None, ge=0, description="Most rows allowed.")
 
 
+class CheckThreshold(OdibiModel):
+    """How many rows may fail before a warn or quarantine outcome fails the node instead (as dbt's
+    error_if): a tolerated share of bad rows stays tolerated, a broken feed or a typo in a check does not."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["max_failed"], "properties": {"max_failed": {"not": {"type": "null"}}}},
+                {"required": ["max_failed_pct"], "properties": {"max_failed_pct": {"not": {"type": "null"}}}},
+            ]
+        }
+    )
+
+    max_failed: int | None = Field(None, ge=0, description="Most failing rows allowed (more fails the node).")
+    max_failed_pct: float | None = Field(
+        None, ge=0, le=100, description="Most failing rows allowed, in percent of the rows checked."
+    )
+
+    @model_validator(mode="after")
+    def _a_limit(self) -> CheckThreshold:
+        if self.max_failed is None and self.max_failed_pct is None:
+            raise PydanticCustomError("threshold", "a threshold needs 'max_failed', 'max_failed_pct' or both")
+        return self
+
+
 class QuarantineConfig(OdibiModel):
     """Where rows that fail row-level checks go (with the reason) when ``on_fail: quarantine``."""
 
@@ -370,6 +395,10 @@ class ValidationConfig(OdibiModel):
         json_schema_extra={
             "if": {"properties": {"on_fail": {"const": "quarantine"}}, "required": ["on_fail"]},
             "then": {"required": ["quarantine"], "properties": {"quarantine": {"type": "object"}}},
+            "anyOf": [  # thresholds only mean something where failing rows do not fail the node at once
+                {"properties": {"max_failed": False, "max_failed_pct": False, "thresholds": False}},
+                {"required": ["on_fail"], "properties": {"on_fail": {"enum": ["warn", "quarantine"]}}},
+            ],
         }
     )
 
@@ -401,12 +430,52 @@ class ValidationConfig(OdibiModel):
         "are moved to `quarantine` with the reason, the rest go on (table-level checks still fail).",
     )
     quarantine: QuarantineConfig | None = Field(None, description="Where quarantined rows go.")
+    max_failed: int | None = Field(
+        None,
+        ge=0,
+        description="warn / quarantine: the node fails (nothing written) when more rows than this fail its "
+        "row-level checks; a row failing several checks counts once.",
+    )
+    max_failed_pct: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="warn / quarantine: the node fails (nothing written) when more than this percent of the "
+        "rows checked fail its row-level checks.",
+    )
+    thresholds: dict[str, CheckThreshold] = Field(
+        default_factory=dict,
+        description="warn / quarantine: limits per check. Key: a check as the run summary names it "
+        "(`no_nulls(email)`, `accepted_values(status)`, `custom_sql(positive_total)`), or a kind "
+        "(`no_nulls`) for each check of that kind.",
+        examples=[{"accepted_values(status)": {"max_failed_pct": 1}, "no_nulls": {"max_failed": 100}}],
+    )
 
     @model_validator(mode="after")
     def _quarantine_target(self) -> ValidationConfig:
         if self.on_fail == "quarantine" and self.quarantine is None:
             raise PydanticCustomError("quarantine", "on_fail: quarantine needs a 'quarantine' target")
+        if self.on_fail == "fail" and (self.thresholds or self.max_failed is not None
+                                       or self.max_failed_pct is not None):  # fmt: skip
+            raise PydanticCustomError(
+                "threshold",
+                "max_failed / max_failed_pct / thresholds need on_fail: warn or quarantine "
+                "(with on_fail: fail any failing row fails the node)",
+            )
         return self
+
+    def row_check_names(self) -> list[str]:
+        """The row-level checks, named as results and summaries name them, in the order they run."""
+        names = [f"no_nulls({c})" for c in self.no_nulls]
+        names += [f"unique({key if isinstance(key, str) else ', '.join(key)})" for key in self.unique]
+        names += [f"accepted_values({c})" for c in self.accepted_values]
+        names += [f"range({c})" for c in self.range]
+        names += [f"regex_match({c})" for c in self.regex_match]
+        return names + [f"custom_sql({n})" for n in self.custom_sql]
+
+    def threshold_for(self, check: str) -> CheckThreshold | None:
+        """The ``thresholds`` entry of ``check``: its own name first, else its kind."""
+        return self.thresholds.get(check) or self.thresholds.get(check.split("(", 1)[0])
 
 
 class NodeConfig(OdibiModel):

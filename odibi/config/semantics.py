@@ -262,6 +262,15 @@ def _check_validation(project: Project, node, base: tuple, problems: Problems, c
             first = str(exc).strip().splitlines()[0]
             problems.add(ConfigError(f"node '{node.name}' custom_sql '{name}': SQL syntax error: {first}",
                                      location=smap.locate((*vpath, "custom_sql", name)), node=node.name))  # fmt: skip
+    names = checks.row_check_names()
+    kinds = {name.split("(", 1)[0] for name in names}
+    for key in checks.thresholds:
+        if key not in names and key not in kinds:
+            near = suggest(key, [*names, *sorted(kinds)])
+            problems.add(ConfigError(f"node '{node.name}' thresholds: '{key}' is not a row-level check of this node"
+                                     + (f" (did you mean '{near}'?)" if near else ""), node=node.name,
+                                     location=smap.locate((*vpath, "thresholds", key)),
+                                     hint="checks: " + (", ".join(names) or "none")))  # fmt: skip
     for column, pattern in checks.regex_match.items():
         try:
             re.compile(pattern)

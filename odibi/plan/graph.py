@@ -238,7 +238,12 @@ def _find_cycle(nodes: dict[str, NodeConfig], cyclic: set[str]) -> list[str]:
 def select(
     plan: ProjectPlan, pipeline: str | None = None, node: str | None = None
 ) -> list[tuple[PipelinePlan, list[str]]]:
-    """The nodes to run: everything, one pipeline, or one node with its upstream."""
+    """The nodes to run: everything, one pipeline, or one node with its upstream.
+
+    A node's upstream crosses pipelines: the earlier pipelines' nodes that write what it reads (and their
+    own upstream) come with it (``odibi.plan.lineage``), so ``--node`` never runs on a stale file. A
+    whole pipeline (``--pipeline gold``) does not pull in earlier pipelines: the user asked for that
+    pipeline alone, and its reads of earlier outputs read what is there."""
     chosen = [plan.get(pipeline)] if pipeline else list(plan.pipelines)
     if node is None:
         return [(p, p.order) for p in chosen]
@@ -255,9 +260,25 @@ def select(
             f"node '{node}' exists in several pipelines ({', '.join(p.name for p in hits)})",
             hint="say which with --pipeline",
         )
-    p = hits[0]
-    wanted = p.upstream(node) | {node}
-    return [(p, [n for n in p.order if n in wanted])]
+    return _with_writers(plan, hits[0], node)
+
+
+def _with_writers(plan: ProjectPlan, p: PipelinePlan, node: str) -> list[tuple[PipelinePlan, list[str]]]:
+    """``node`` of ``p`` with its upstream, following reads to their writers in earlier pipelines."""
+    from odibi.plan.lineage import of_plan
+
+    feeds = of_plan(plan)
+    by_name = {q.name: q for q in plan.pipelines}
+    wanted: dict[str, set[str]] = {}
+    todo = [(p.name, node)]
+    while todo:
+        pipe, name = todo.pop()
+        if name in wanted.get(pipe, set()):
+            continue
+        closure = by_name[pipe].upstream(name) | {name}
+        wanted.setdefault(pipe, set()).update(closure)
+        todo += [f.writer for n in closure for f in feeds.get((pipe, n), [])]
+    return [(q, [n for n in q.order if n in wanted[q.name]]) for q in plan.pipelines if q.name in wanted]
 
 
 __all__ = ["Ancestors", "PipelinePlan", "ProjectPlan", "build_plan", "select"]

@@ -5,7 +5,8 @@ Table-level checks (``schema``, ``not_empty``, ``row_count``) look at the whole 
 (``no_nulls``, ``unique``, ``accepted_values``, ``range``, ``regex_match``, ``custom_sql``) are predicates
 that mark failing rows; all of them are counted in one pass. ``on_fail`` decides what a failure does:
 fail the node, warn and go on, or quarantine the failing rows (written with their reasons) and go on
-with the rest.
+with the rest. Thresholds (``max_failed`` / ``max_failed_pct``, per node or per check) turn a warn or
+quarantine that went too far into a node failure, decided before anything (quarantine included) is written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
-from odibi.config.models import ValidationConfig
+from odibi.config.models import CheckThreshold, ValidationConfig
 from odibi.config.semantics import LOGICAL_TYPES
 from odibi.errors import ValidationFailed
 
@@ -37,12 +38,15 @@ class CheckResult:
     status: str  # passed | failed | warned | quarantined
     failing_rows: int = 0
     message: str = ""
+    failing_pct: float | None = None  # row-level checks: percent of the rows checked
 
 
 @dataclass
 class CheckReport:
     results: list[CheckResult] = field(default_factory=list)
     quarantined: int = 0
+    checked_rows: int | None = None  # rows the row-level checks looked at (before any quarantine)
+    failing_rows: int = 0  # rows failing at least one row-level check (each counted once)
 
     @property
     def passed(self) -> list[str]:
@@ -68,32 +72,33 @@ def _value(v: Any) -> exp.Expression:
 def row_checks(
     checks: ValidationConfig, columns: dict[str, str], dialect: str
 ) -> list[tuple[str, exp.Expression]]:
-    """(check name, predicate true on a failing row) for every row-level check."""
-    out: list[tuple[str, exp.Expression]] = []
+    """(check name, predicate true on a failing row) for every row-level check; the names are the
+    config's (:meth:`ValidationConfig.row_check_names`), which thresholds are keyed by."""
+    out: list[exp.Expression] = []
     for c in checks.no_nulls:
-        out.append((f"no_nulls({c})", col(c).is_(exp.null())))
+        out.append(col(c).is_(exp.null()))
     for key in checks.unique:
         cols = [key] if isinstance(key, str) else list(key)
         window = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[col(c) for c in cols])
-        out.append((f"unique({', '.join(cols)})", exp.GT(this=window, expression=exp.Literal.number(1))))
+        out.append(exp.GT(this=window, expression=exp.Literal.number(1)))
     for c, values in checks.accepted_values.items():
         allowed = exp.In(this=col(c), expressions=[_value(v) for v in values])
-        out.append((f"accepted_values({c})", exp.and_(col(c).is_(exp.null()).not_(), exp.not_(allowed))))
+        out.append(exp.and_(col(c).is_(exp.null()).not_(), exp.not_(allowed)))
     for c, bounds in checks.range.items():
         parts = []
         if bounds.min is not None:
             parts.append(exp.LT(this=col(c), expression=_value(bounds.min)))
         if bounds.max is not None:
             parts.append(exp.GT(this=col(c), expression=_value(bounds.max)))
-        out.append((f"range({c})", exp.or_(*parts)))
+        out.append(exp.or_(*parts))
     for c, pattern in checks.regex_match.items():
         like = exp.RegexpLike(this=exp.cast(col(c), "VARCHAR"), expression=exp.Literal.string(pattern))
-        out.append((f"regex_match({c})", exp.and_(col(c).is_(exp.null()).not_(), exp.not_(like))))
-    for name, condition in checks.custom_sql.items():
+        out.append(exp.and_(col(c).is_(exp.null()).not_(), exp.not_(like)))
+    for condition in checks.custom_sql.values():
         predicate = sqlglot.parse_one(condition, read=dialect)
         ok = exp.Coalesce(this=exp.paren(predicate), expressions=[exp.false()])
-        out.append((f"custom_sql({name})", exp.not_(ok)))
-    return out
+        out.append(exp.not_(ok))
+    return list(zip(checks.row_check_names(), out, strict=True))
 
 
 def _flagged(relation: str, predicates: list[tuple[str, exp.Expression]]) -> exp.Select:
@@ -117,7 +122,8 @@ def run_checks(
     """Run every check on ``relation``; may redefine it without quarantined rows.
 
     Raises :class:`ValidationFailed` (listing every failure) when a check fails under ``on_fail: fail``,
-    or a table-level check fails under any mode.
+    a table-level check fails under any mode, or a threshold is exceeded; the exception's ``report``
+    holds the counts so far.
     """
     report = CheckReport()
     failures: list[str] = []
@@ -157,7 +163,7 @@ def run_checks(
         if not ok:
             failures.append(f"row_count: {msg}")
     if failures:  # table-level failures always fail the node
-        raise ValidationFailed("validation failed: " + "; ".join(failures))
+        raise _failed("validation failed: " + "; ".join(failures), report)
 
     predicates = row_checks(checks, columns, dialect)
     if not predicates:
@@ -175,28 +181,85 @@ def run_checks(
                 f"c{i}",
             )
             for i in range(len(predicates))
-        ]
+        ],
+        exp.alias_(exp.Count(this=exp.Star()), "total"),
+        exp.alias_(
+            exp.Sum(
+                this=exp.Case(
+                    ifs=[exp.If(this=_any_flag(len(predicates)), true=exp.Literal.number(1))],
+                    default=exp.Literal.number(0),
+                )
+            ),
+            "any_failed",
+        ),
     ).from_(exp.to_table(flagged, quoted=True))
     holder = f"{relation}__check_counts"
     engine.define(holder, counts_query.sql(dialect=dialect), materialize=True)
     [counts] = engine.sample(holder, 1)
     counted = [int(counts[f"c{i}"] or 0) for i in range(len(predicates))]
+    total = report.checked_rows = int(counts["total"] or 0)
+    report.failing_rows = int(counts["any_failed"] or 0)
 
     failing = [(name, n) for (name, _), n in zip(predicates, counted, strict=True) if n]
     mode = checks.on_fail
+    exceeded: list[str] = []
     for (name, _), n in zip(predicates, counted, strict=True):
         status = (
             "passed" if not n else {"fail": "failed", "warn": "warned", "quarantine": "quarantined"}[mode]
         )
-        report.results.append(CheckResult(name, status, n, f"{n:,} row(s)" if n else ""))
+        result = CheckResult(name, status, n, f"{n:,} row(s) ({pct(n, total):.1f} %)" if n else "",
+                             round(pct(n, total), 4))  # fmt: skip
+        over = _over(n, total, checks.threshold_for(name))
+        if over:
+            result.status, result.message = "failed", f"{result.message}, above {over}"
+            exceeded.append(f"{name}: {n:,} of {total:,} rows ({pct(n, total):.1f} %) failed, above {over}")
+        report.results.append(result)
+    node_limit = CheckThreshold.model_construct(
+        max_failed=checks.max_failed, max_failed_pct=checks.max_failed_pct
+    )
+    over = _over(report.failing_rows, total, node_limit)
+    if over:
+        n = report.failing_rows
+        exceeded.append(f"{n:,} of {total:,} rows ({pct(n, total):.1f} %) failed a check, above {over}")
+    if exceeded:  # before any write: a node past its threshold writes nothing, quarantine included
+        for result in report.results:
+            if result.failing_rows:  # nothing was let through or quarantined: the node failed on them
+                result.status = "failed"
+        raise _failed(f"data-quality threshold exceeded (on_fail: {mode}): " + "; ".join(exceeded), report)
     if not failing:
         return report
     described = "; ".join(f"{name}: {n:,} row(s)" for name, n in failing)
     if mode == "fail":
-        raise ValidationFailed(f"validation failed: {described}")
+        raise _failed(f"validation failed: {described}", report)
     if mode == "quarantine":
         report.quarantined = _quarantine(engine, relation, flagged, predicates, quarantine_spec)
     return report
+
+
+def pct(n: int, total: int | None) -> float:
+    """``n`` in percent of ``total`` (0 when there is nothing to divide by)."""
+    return 100.0 * n / total if total else 0.0
+
+
+def _over(n: int, total: int, limit: CheckThreshold | None) -> str | None:
+    """The limit ``n`` failing rows of ``total`` exceed, as the config spells it, or None."""
+    if limit is None:
+        return None
+    if limit.max_failed is not None and n > limit.max_failed:
+        return f"max_failed: {limit.max_failed:,}"
+    if limit.max_failed_pct is not None and pct(n, total) > limit.max_failed_pct:
+        return f"max_failed_pct: {limit.max_failed_pct:g}"
+    return None
+
+
+def _failed(message: str, report: CheckReport) -> ValidationFailed:
+    exc = ValidationFailed(message)
+    exc.report = report  # type: ignore[attr-defined]  # the counts, for the node's result
+    return exc
+
+
+def _any_flag(n: int) -> exp.Expression:
+    return exp.or_(*[_flag(i) for i in range(n)])
 
 
 def _quarantine(
@@ -205,7 +268,7 @@ def _quarantine(
     """Write failing rows (with their reasons) to the quarantine target; keep the rest as ``relation``."""
     dialect = engine.dialect
     columns = [c for c in engine.columns(relation)]
-    any_flag = exp.or_(*[_flag(i) for i in range(len(predicates))])
+    any_flag = _any_flag(len(predicates))
     # "; a; b" built from CASEs that are never NULL, then the leading "; " cut off (portable everywhere)
     pieces = [
         exp.Case(

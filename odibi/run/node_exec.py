@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,12 +29,12 @@ from odibi.connections.journal_hook import before_commit
 from odibi.connections.local import landed as local_landed
 from odibi.connections.resolve import OpenConnections, read_spec, write_spec
 from odibi.engines.base import Capability, Engine, ReadSpec, WriteSpec
-from odibi.errors import NodeExecutionError
+from odibi.errors import NodeExecutionError, ValidationFailed
 from odibi.formats.csv_infer import with_inferred_schema
 from odibi.formats.delta import version as delta_version
 from odibi.formats.specs import read_back_options
 from odibi.run import locks
-from odibi.run.checks import run_checks
+from odibi.run.checks import CheckReport, run_checks
 from odibi.run.incremental import IncrementalState, filter_query, max_query
 from odibi.run.journal import AppendJournal
 from odibi.run.merge import MODES as MERGE_MODES
@@ -124,11 +125,15 @@ def execute(ctx: RunContext, node: CompiledNode, uses: int, deep: bool, result: 
             qspec = None
             if cfg.validation.quarantine is not None:
                 qspec = _write_spec(ctx, cfg.validation.quarantine)
-            with _target_lock(qspec, ctx.safety):
-                report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
-            result.checks = report.passed
-            result.check_results = [r.__dict__ for r in report.results]
-            result.quarantined = report.quarantined
+            try:
+                with _target_lock(qspec, ctx.safety):
+                    report = run_checks(engine, node.name, cfg.validation, quarantine_spec=qspec)
+            except ValidationFailed as exc:  # a failed node still shows what its checks counted
+                if getattr(exc, "report", None) is not None:
+                    _record_checks(result, exc.report)  # type: ignore[attr-defined]
+                raise
+            _record_checks(result, report)
+            _tell_checks(ctx, node, report)
         stage = "schema"
         result.columns = engine.columns(node.name)
         skip_write = (node.pipeline, node.name) in ctx.skip_writes
@@ -162,6 +167,27 @@ def execute(ctx: RunContext, node: CompiledNode, uses: int, deep: bool, result: 
         if stage == "transform" and isinstance(step, int):
             stage = f"step {step + 1}"
         raise StageFault(stage, exc, committed=result.written is not None) from exc
+
+
+def _record_checks(result: NodeResult, report: CheckReport) -> None:
+    result.checks = report.passed
+    result.check_results = [r.__dict__ for r in report.results]
+    result.quarantined = report.quarantined
+    result.checked_rows = report.checked_rows
+
+
+def _tell_checks(ctx: RunContext, node: CompiledNode, report: CheckReport) -> None:
+    """A warning line per node whose checks warned (shown at the CLI's default, quiet level); a quarantine
+    is told at INFO (the summary shows it either way)."""
+    for status, level in (("warned", logging.WARNING), ("quarantined", logging.INFO)):
+        hits = [r for r in report.results if r.status == status]
+        if hits:
+            what = "; ".join(
+                f"{r.check} {r.failing_rows:,} row(s) ({r.failing_pct or 0:.1f} %)" for r in hits
+            )
+            verb = "warn" if status == "warned" else "quarantine"
+            ctx.events.emit(f"checks_{status}", level, f"{node.pipeline}.{node.name}: data-quality {verb}: {what}",
+                            pipeline=node.pipeline, node=node.name, rows=sum(r.failing_rows for r in hits))  # fmt: skip
 
 
 def _write(ctx: RunContext, relation: str, spec: WriteSpec, result: NodeResult) -> int | None:

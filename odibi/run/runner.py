@@ -29,6 +29,7 @@ from odibi.connections.local import STAGING
 from odibi.connections.resolve import OpenConnections
 from odibi.engines.base import Capability, Engine
 from odibi.errors import OdibiError
+from odibi.plan import lineage
 from odibi.plan.graph import PipelinePlan
 from odibi.run import locks, retries
 from odibi.run.events import Listener, RunEvents
@@ -58,6 +59,7 @@ class NodeResult:
     checks: list[str] = field(default_factory=list)  # names of the checks that passed
     check_results: list[dict[str, Any]] = field(default_factory=list)  # every check: status, failing rows
     quarantined: int = 0
+    checked_rows: int | None = None  # rows the row-level checks looked at (the base of their percents)
     columns: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what a reader should know (e.g. an append skipped)
     lazy: bool = False  # fused into its consumers as a view: it ran inside them, never on its own
@@ -96,12 +98,20 @@ class RunResult:
     def ok(self) -> bool:
         return all(n.status == "success" for n in self.nodes)
 
+    @property
+    def quality(self) -> dict[str, int]:
+        """What the checks of nodes that succeeded let through: nodes that warned, rows quarantined."""
+        done = [n for n in self.nodes if n.status == "success"]
+        warned = sum(any(c.get("status") == "warned" for c in n.check_results) for n in done)
+        return {"nodes_warned": warned, "rows_quarantined": sum(n.quarantined for n in done)}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "project": self.project,
             "run_id": self.run_id,
             "engine": self.engine,
             "ok": self.ok,
+            "quality": self.quality,
             "duration_s": round(self.duration_s, 4),
             "workers": self.workers,
             "on_error": self.on_error,
@@ -233,8 +243,9 @@ def run_plan(
                 store.close()
     duration = time.perf_counter() - started
     failed = sum(r.status == "failed" for r in results)
+    succeeded = sum(r.status == "success" for r in results)  # skipped nodes are not ok
     events.emit("run_finished", logging.INFO if ok else logging.WARNING,
-                f"run {run_id} {'succeeded' if ok else 'failed'}: {len(results) - failed} of "
+                f"run {run_id} {'succeeded' if ok else 'failed'}: {succeeded} of "
                 f"{len(results)} nodes ok", status="success" if ok else "failed",
                 duration_s=round(duration, 4), failed=failed)  # fmt: skip
     return RunResult(
@@ -289,6 +300,8 @@ class _Runner:
         self.on_error, self.log, self.store, self.debug, self.resume = on_error, log, store, debug, resume
         self.stopped: str | None = None  # the node whose failure stopped the run (fail_fast)
         self.locations = _node_paths(ctx.project)
+        self.feeds = lineage.of_config(ctx.project.config)  # reads of what earlier pipelines write
+        self.ended: dict[tuple[str, str], str] = {}  # (pipeline, node) → status, across this run
 
     def pipeline(self, pplan: PipelinePlan, names: list[str]) -> list[NodeResult]:
         consumers = pplan.consumers()
@@ -307,6 +320,9 @@ class _Runner:
             bad = [d for d in inputs(node) if status.get(d) in ("failed", "skipped")]
             if bad:
                 return self._not_started(node, f"upstream node '{bad[0]}' {status[bad[0]]}")
+            stale = lineage.stale_input(self.feeds.get((pplan.name, name), []), self.ended)
+            if stale:  # an earlier pipeline's writer of its input failed: never read last run's file
+                return self._not_started(node, stale)
             uses = len([c for c in consumers.get(name, []) if c in wanted])
             depth[name] = 1 + max((depth.get(d, 0) for d in inputs(node)), default=0)
             deep = max_depth is not None and depth[name] > max_depth
@@ -322,7 +338,7 @@ class _Runner:
             return self._run_node(nodes[name], uses, deep)
 
         def finished(name: str, result: NodeResult) -> None:
-            status[name] = result.status
+            status[name] = self.ended[(pplan.name, name)] = result.status
             if result.status == "failed" and self._on_error(nodes[name]) == "fail_fast" and not self.stopped:
                 self.stopped = f"{pplan.name}.{name}"
             self._report(result)
@@ -332,6 +348,7 @@ class _Runner:
         results = ReadyQueue(names, inputs_of, admit=admit, work=work, finished=finished,
                              workers=workers).run()  # fmt: skip
         _mark_not_run(results, consumers, wanted, names)
+        self.ended.update({(pplan.name, n): r.status for n, r in results.items()})
         if self.store is not None:
             for result in results.values():
                 if result.status == "not_run":  # judged once its consumers ended: recorded again

@@ -71,6 +71,9 @@ class CheckOutcome(_Record):
     status: Literal["passed", "failed", "warned", "quarantined"]
     failing_rows: int = 0
     message: str = ""
+    failing_pct: float | None = Field(
+        None, description="Row-level checks: failing rows in percent of those checked."
+    )
 
 
 class FailureInfo(_Record):

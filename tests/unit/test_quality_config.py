@@ -33,6 +33,19 @@ pipelines:
         ('          regex_match: {email: "([a-z]"}\n', 10, "bad regular expression"),
         ("          range: {amount: {}}\n", 10, "needs 'min', 'max' or both"),
         ("          on_fail: explode\n", 10, "on_fail"),
+        ("          no_nulls: [a]\n          max_failed: 3\n", 10, "need on_fail: warn or quarantine"),
+        (
+            "          no_nulls: [email]\n          on_fail: warn\n"
+            '          thresholds: {"no_nulls(emial)": {max_failed: 1}}\n',
+            12,
+            "'no_nulls(emial)' is not a row-level check of this node (did you mean 'no_nulls(email)'?)",
+        ),
+        (
+            "          no_nulls: [a]\n          on_fail: warn\n          thresholds: {no_nulls: {}}\n",
+            12,
+            "needs 'max_failed', 'max_failed_pct' or both",
+        ),
+        ("          no_nulls: [a]\n          on_fail: warn\n          max_failed_pct: 120\n", 12, "100"),
     ],
 )
 def test_quality_config_errors_are_located(tmp_path, block, line, fragment):
