@@ -49,6 +49,8 @@ class ValidProject:
     compiled: dict[tuple[str, str], CompiledNode]
     # checks validate had to skip, and why (e.g. an input whose columns are not known): never a silent pass
     notes: list[Note] = field(default_factory=list)
+    # true but worth saying: a translation to the engine's dialect that may change meaning (--strict: errors)
+    warnings: list[CompileError] = field(default_factory=list)
 
     @property
     def engine(self) -> str:
@@ -63,6 +65,7 @@ def validate(
     engine: str | None = None,
     environment: str | None = None,
     variables: dict[str, str] | None = None,
+    strict: bool = False,
 ) -> ValidProject:
     """Load and check a project; raises a ConfigError (or ConfigErrors with all of them).
 
@@ -71,10 +74,10 @@ def validate(
     overlay of the config's ``environments:`` to apply (default ``$ODIBI_ENV``); it applies when
     ``config`` is a path (a loaded :class:`Project` already has its own). The other functions here
     take it too. ``variables``: values of the config's ``vars:`` to override (``--var name=value``),
-    likewise applied when ``config`` is a path.
+    likewise applied when ``config`` is a path. ``strict``: a translation warning is an error.
     """
     with _gc_paused():
-        return _validate(config, pipeline, node, engine, environment, variables)
+        return _validate(config, pipeline, node, engine, environment, variables, strict)
 
 
 def _validate(
@@ -84,6 +87,7 @@ def _validate(
     engine: str | None,
     environment: str | None = None,
     variables: dict[str, str] | None = None,
+    strict: bool = False,
 ) -> ValidProject:
     if isinstance(config, Project):
         project, early = config, []
@@ -113,10 +117,11 @@ def _validate(
         from odibi.compile.project import check_portable
         from odibi.engines.registry import dialect_of
 
-        check_portable(compiled.values(), dialect_of(engine), engine, problems)
+        check_portable(compiled.values(), dialect_of(engine), engine, problems, strict=strict)
     _raise_sorted(problems)
     notes = list({str(n): n for n in problems.notes}.values())
-    return ValidProject(project, plan, selection, compiled, notes)
+    warnings = list({str(w): w for w in problems.warnings}.values())
+    return ValidProject(project, plan, selection, compiled, notes, warnings)
 
 
 def _raise_sorted(problems: Problems) -> None:
@@ -142,8 +147,10 @@ def _undamaged(selection: list[tuple[PipelinePlan, list[str]]], damage: Damage):
     return out
 
 
-def _load_transforms(project: Project, problems: Problems) -> None:
-    """Import the project's ``transform_modules`` (their errors are located at the module's line)."""
+def load_transforms(project: Project) -> None:
+    """Import the project's ``transform_modules``, or the ``transforms.py`` beside its config (ODIBI v1);
+    a ConfigError located at the module's line when one fails to import. Shared by validate, run and
+    ``odibi list transforms``, so they see the same functions."""
     modules = project.config.transform_modules
     if not modules:
         # ODIBI v1 projects have no transform_modules: their functions live in transforms.py beside the config
@@ -152,8 +159,12 @@ def _load_transforms(project: Project, problems: Problems) -> None:
         modules = ["transforms.py"]
     from odibi.transforms import load_modules
 
+    load_modules(modules, project.root, lambda i: project.source.locate(("transform_modules", i)))
+
+
+def _load_transforms(project: Project, problems: Problems) -> None:
     try:
-        load_modules(modules, project.root, lambda i: project.source.locate(("transform_modules", i)))
+        load_transforms(project)
     except OdibiError as err:
         problems.add(err)  # type: ignore[arg-type]
 
@@ -167,11 +178,13 @@ def compile_project(
     node: str | None = None,
     environment: str | None = None,
     variables: dict[str, str] | None = None,
+    strict: bool = False,
 ) -> list[RenderedNode]:
     """Each selected node's SQL in ``dialect`` (default: the engine's dialect).
 
     For an engine (``engine=`` or the config's), rendering is strict: what that engine would run. For an
-    explicit ``dialect=`` it is lenient: the closest SQL, with translation warnings on each node.
+    explicit ``dialect=`` it is lenient: the closest SQL, with translation warnings on each node
+    (``strict``: they are errors).
     """
     from odibi.engines.registry import dialect_of
 
@@ -185,7 +198,11 @@ def compile_project(
             for name in names:
                 try:
                     compiled = valid.compiled[(pplan.name, name)]  # `valid` is ours alone: consumed
-                    out.append(render_node(compiled, target, strict=dialect is None, consume=True))
+                    warned: list[CompileError] = []
+                    out.append(render_node(compiled, target, strict=dialect is None, consume=True,
+                                           problems=warned))  # fmt: skip
+                    if strict:
+                        problems.errors.extend(warned)
                 except CompileError as err:
                     problems.add(err)
     problems.raise_if_any()

@@ -177,6 +177,7 @@ class Problems:
 
     errors: list[ConfigError] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    warnings: list[ConfigError] = field(default_factory=list)  # true but worth saying (e.g. transpile)
 
     def add(self, error: ConfigError) -> None:
         self.errors.append(error)

@@ -41,6 +41,10 @@ NodeOpt = Annotated[
 EngineOpt = Annotated[
     str | None, typer.Option("--engine", "-e", help="duckdb | pandas | spark (overrides the config).")
 ]
+StrictOpt = Annotated[
+    bool,
+    typer.Option("--strict", help="Translation warnings (SQL whose meaning another dialect changes) are errors."),
+]
 EnvOpt = Annotated[
     str | None,
     typer.Option("--env", help="Apply this overlay of the config's environments: (default: $ODIBI_ENV)."),
@@ -113,6 +117,7 @@ def validate(
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
     env: EnvOpt = None,
     var: VarOpt = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Check a project without running its nodes: schema, references, cycles and every SQL step.
 
@@ -135,7 +140,8 @@ def validate(
     variables = _variables(var, fmt)
     valid = _guard(
         lambda: api.validate(
-            config, pipeline=pipeline, node=node, engine=engine, environment=env, variables=variables
+            config, pipeline=pipeline, node=node, engine=engine, environment=env, variables=variables,
+            strict=strict,
         ),
         fmt,
     )
@@ -144,8 +150,11 @@ def validate(
 
         from odibi.secrets import mask_data
 
-        typer.echo(mask(json.dumps([mask_data(n.to_dict()) for n in valid.notes], indent=2)))
+        items = [n.to_dict() for n in valid.notes] + [{**w.to_dict(), "kind": "warning"} for w in valid.warnings]
+        typer.echo(mask(json.dumps([mask_data(i) for i in items], indent=2)))
         return
+    for warning in valid.warnings:
+        typer.echo(mask(f"{warning.where()}: warning: {warning.message}"), err=True)
     nodes = sum(len(names) for _, names in valid.selection)
     skipped = f"; {len(valid.notes)} check(s) skipped (notes below)" if valid.notes else ""
     typer.echo(mask(f"{config}: valid ({len(valid.selection)} pipeline(s), {nodes} node(s)){skipped}"))
@@ -168,6 +177,7 @@ def compile_(
     fmt: Annotated[
         str, typer.Option("--format", help="sql | json (a list of {pipeline, node, comment, sql, warnings})")
     ] = "sql",
+    strict: StrictOpt = False,
 ) -> None:
     """Print the SQL each node runs, in the engine's dialect or any other.
 
@@ -197,6 +207,7 @@ def compile_(
             node=node,
             environment=env,
             variables=variables,
+            strict=strict,
         ),
         out_fmt,
     )

@@ -23,13 +23,12 @@ def list_operations(console: Console) -> None:
     for name, model in PARAMS.items():
         params = []
         for field_name, field in model.model_fields.items():
-            required = (
-                ""
-                if field.is_required()
-                else f" = {field.default!r}"
-                if field.default is not None
-                else " = null"
-            )
+            if field.is_required():
+                required = " (required)"
+            elif field.default_factory is not None:
+                required = f" = {field.default_factory()!r}"  # type: ignore[call-arg]
+            else:
+                required = f" = {field.default!r}" if field.default is not None else " = null"
             params.append(f"{field_name}: {_type_name(field.annotation)}{required}")
         table.add_row(name, (model.__doc__ or "").strip().splitlines()[0], "\n".join(params))
     console.print(table)
@@ -39,14 +38,10 @@ def list_transforms(console: Console, config: Path | None) -> None:
     from odibi import transforms
 
     if config is not None:
+        from odibi.api import load_transforms
         from odibi.config.project import load_project
 
-        project = load_project(config)
-        transforms.load_modules(
-            project.config.transform_modules,
-            project.root,
-            lambda i: project.source.locate(("transform_modules", i)),
-        )
+        load_transforms(load_project(config))  # transform_modules, or transforms.py beside the config
     found = transforms.registered()
     table = Table(title="transform functions (function: NAME, params: {...})", title_justify="left")
     table.add_column("function", no_wrap=True)
@@ -59,7 +54,8 @@ def list_transforms(console: Console, config: Path | None) -> None:
     console.print(table)
     if not found:
         console.print(
-            "no transform functions registered (give the project file to load its transform_modules)"
+            "no transform functions registered (give the project file to load its transform_modules "
+            "or the transforms.py beside it)"
         )
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from odibi.secrets import mask
@@ -42,6 +43,10 @@ def _short(path: str) -> str:
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "not_run": "yellow"}
 
+
+# a node neither materialized nor written is a view its consumers' queries include: counting it would run it
+# again, so its rows column says `lazy`, and this line under the table says what that means
+LAZY_NOTE = "lazy: fused into its consumers as a view; it ran inside them (no rows counted)"
 
 FULL_TABLE_NODES = 40  # larger runs list their notable nodes only (unless --all-nodes)
 SLOWEST_SHOWN = 10
@@ -110,7 +115,8 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
             if failure.get("traceback"):
                 detail += "\n" + failure["traceback"]
         checked = quality(n) if n.status == "success" else ""  # a failed node's error says it all
-        detail = mask("; ".join(part for part in (detail, checked, *n.notes) if part))
+        # plain text, not rich markup: `df[col]` in a user's code or a message must print as written
+        detail = escape(mask("; ".join(part for part in (detail, checked, *n.notes) if part)))
         # a node that was neither materialized nor written stays a lazy view fused into its consumers;
         # counting it would run it again, so we say so instead
         rows = f"{n.rows:,}" if n.rows is not None else ("lazy" if n.status == "success" else "")
@@ -123,6 +129,8 @@ def print_summary(result, *, all_nodes: bool = False) -> None:
             detail,
         )
     console.print(table)
+    if any(n.rows is None and n.status == "success" for n in nodes):
+        console.print(LAZY_NOTE)
     counts = {
         s: sum(1 for n in result.nodes if n.status == s) for s in ("success", "failed", "skipped", "not_run")
     }

@@ -85,6 +85,60 @@ def _spark_floor_is_a_bigint(node: exp.Expression) -> exp.Expression | None:
     return None
 
 
+def _duckdb_try_strptime_is_a_safe_parse(node: exp.Expression) -> exp.Expression | None:
+    """DuckDB's TRY_STRPTIME (NULL when the text does not parse) reaches sqlglot as an unknown function,
+    which it would pass through by name; as a safe StrToTime each dialect writes its own safe parse
+    (or compile says that it has none, compile/transpile_warnings.py)."""
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "TRY_STRPTIME" and len(node.expressions) == 2:
+        value, fmt = node.expressions
+        if isinstance(fmt, exp.Literal) and fmt.is_string:
+            return exp.StrToTime(this=value.copy(), format=fmt.copy(), safe=True)
+    return None
+
+
+def _snowflake_try_cast_takes_text(node: exp.Expression) -> exp.Expression | None:
+    """Snowflake's TRY_CAST takes only text, so sqlglot writes a plain CAST (which fails on a bad value)
+    unless the value is known to be text: cast it to VARCHAR first to keep NULL-on-failure."""
+    if isinstance(node, exp.TryCast) and not node.args.get("requires_string"):
+        value = node.this
+        if not (isinstance(value, exp.Literal) and value.is_string) and not _is_text_cast(value):
+            copy = node.copy()
+            copy.set("this", exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR")))
+            return copy
+    return None
+
+
+def _is_text_cast(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Cast) and node.to.this in exp.DataType.TEXT_TYPES
+
+
+# T-SQL CONVERT styles odibi maps for text → date/time (docs/config.md); others are refused
+TSQL_DATE_STYLES = {"101": "%m/%d/%Y", "103": "%d/%m/%Y", "104": "%d.%m.%Y", "105": "%d-%m-%Y",
+                    "110": "%m-%d-%Y", "111": "%Y/%m/%d", "112": "%Y%m%d"}  # fmt: skip
+TSQL_ISO_STYLES = frozenset({"23", "120", "121", "126"})  # ISO 8601 text: a plain cast reads it
+_TSQL_TEMPORAL = (exp.DType.DATE, exp.DType.DATETIME, exp.DType.DATETIME2, exp.DType.TIMESTAMP)
+
+
+def _tsql_convert_style(node: exp.Expression) -> exp.Expression | None:
+    """T-SQL's CONVERT(DATE, x, style) parses x in a style's format; TRY_CONVERT gives NULL when it
+    does not parse. sqlglot drops the TRY and maps some styles to formats a date cannot have
+    (120 needs a time), so the styles odibi knows become a (safe) parse or an ISO cast."""
+    if not isinstance(node, exp.Convert) or not isinstance(node.this, exp.DataType):
+        return None
+    style, to, value = node.args.get("style"), node.this, node.expression
+    if to.this not in _TSQL_TEMPORAL or not (isinstance(style, exp.Literal) and style.is_int):
+        return None
+    safe = bool(node.args.get("safe"))
+    target = exp.DataType.build("DATE" if to.this == exp.DType.DATE else "TIMESTAMP")
+    if style.name in TSQL_ISO_STYLES:
+        return (exp.TryCast if safe else exp.Cast)(this=value.copy(), to=target, safe=safe or None)
+    fmt = TSQL_DATE_STYLES.get(style.name)
+    if fmt is None:
+        return None  # refused by compile/transpile_warnings.py
+    parsed = exp.StrToTime(this=value.copy(), format=exp.Literal.string(fmt), safe=safe or None)
+    return exp.Cast(this=parsed, to=target)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rewrite applied when SQL read in ``source`` is rendered for a dialect ``applies`` accepts."""
@@ -120,6 +174,10 @@ RULES: tuple[Rule, ...] = (
         _duckdb_interval_arithmetic_is_a_timestamp,
     ),
     Rule("duckdb floor keeps its type", "duckdb", _is("spark", "databricks"), _duckdb_floor_keeps_its_type),
+    # TRY-semantics and date styles ("*": SQL read in any dialect)
+    Rule("duckdb try_strptime is a safe parse", "duckdb", _not("duckdb"), _duckdb_try_strptime_is_a_safe_parse),
+    Rule("snowflake try_cast takes text", "*", _is("snowflake"), _snowflake_try_cast_takes_text),
+    Rule("tsql convert styles", "tsql", _not("tsql"), _tsql_convert_style),
 )
 
 _SAME = {"spark2": "spark", "databricks": "spark"}
@@ -130,7 +188,7 @@ def preserve_meaning(query: exp.Expression, source: str, target: str) -> exp.Exp
     source, target_family = _SAME.get(source, source), _SAME.get(target, target)
     if source == target_family:
         return query
-    rules = [r for r in RULES if r.source == source and r.applies(target)]
+    rules = [r for r in RULES if r.source in (source, "*") and r.applies(target)]
     if not rules:
         return query
 
@@ -140,6 +198,15 @@ def preserve_meaning(query: exp.Expression, source: str, target: str) -> exp.Exp
         for rule in rules:
             replaced = rule.rewrite(node)
             if replaced is not None:
+                start = _start(node)
+                if start is not None:  # warnings about the rewritten SQL stay located (transpile_warnings.py)
+                    replaced.meta.setdefault("start", start)
                 node.replace(replaced)
                 break
     return query
+
+
+def _start(node: exp.Expression) -> int | None:
+    """The earliest source offset sqlglot recorded in ``node``'s subtree (None: none recorded)."""
+    starts = [n._meta["start"] for n in node.walk() if n._meta and isinstance(n._meta.get("start"), int)]
+    return min(starts) if starts else None

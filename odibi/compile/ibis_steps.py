@@ -26,9 +26,12 @@ def ibis_step_sql(fplan: Any, columns: dict[str, str | None]) -> exp.Query:
     try:
         result = fplan.transform.func(table, **fplan.params)
     except Exception as exc:
+        from odibi.transforms.user_code import user_frames, where
+
+        frames = user_frames(exc)  # where in the user's code: the traceback is not kept (from None)
         raise fplan.src.error(
             f"function '{fplan.transform.name}' failed while building its Ibis expression: "
-            f"{type(exc).__name__}: {exc}"
+            f"{type(exc).__name__}: {exc}" + (f" at {where(frames[-1])}" if frames else "")
         ) from None
     if not isinstance(result, ibis.expr.types.Table):
         raise fplan.src.error(

@@ -190,11 +190,19 @@ def describe(node: CompiledNode) -> str:
     return " | ".join(parts)
 
 
-def check_portable(nodes, dialect: str, engine: str, problems: Problems) -> None:
-    """Report every SQL step that ``dialect`` cannot express faithfully, located at the step."""
+def check_portable(nodes, dialect: str, engine: str, problems: Problems, *, strict: bool = False) -> None:
+    """Report every SQL step that ``dialect`` cannot express faithfully, located at the step.
+
+    What sqlglot cannot express and odibi's refusals are errors (the engine would not run them); a
+    translation that changes meaning is a warning (``problems.warnings``), an error when ``strict``."""
+    from odibi.compile.transpile_warnings import step_problems
+
     for node in nodes:
         if node.dialect == dialect:
             continue  # read and run in one dialect: nothing to translate
+        for err, refuse in step_problems(node, dialect, sqlglot_reports=False):
+            err.message = f"engine '{engine}' ({dialect} SQL): {err.message}"
+            (problems.errors if refuse or strict else problems.warnings).append(err)
         for query, src in node.steps:
             try:
                 render(preserve_meaning(query, node.dialect, dialect), dialect, pretty=False)
@@ -206,14 +214,19 @@ def check_portable(nodes, dialect: str, engine: str, problems: Problems) -> None
 
 
 def render_node(
-    node: CompiledNode, dialect: str, *, strict: bool = True, consume: bool = False
+    node: CompiledNode, dialect: str, *, strict: bool = True, consume: bool = False,
+    problems: list[CompileError] | None = None,
 ) -> RenderedNode:
     """The node's SQL in ``dialect``.
 
     Strict (what an engine runs): a construct the dialect cannot express is a CompileError. Lenient (what
     ``odibi compile --dialect`` shows): the closest SQL, with sqlglot's translation warnings attached.
     ``consume``: the node is rendered once and then dropped, so its tree need not be copied first.
+    Lenient warnings are located at their step (compile/transpile_warnings.py) and also appended to
+    ``problems`` (``--strict`` turns them into errors); strict rendering raises odibi's refusals.
     """
+    from odibi.compile.transpile_warnings import node_refusals, step_problems
+
     if node.query is None:
         comment = describe(node)
         if node.deferred:
@@ -221,8 +234,17 @@ def render_node(
         return RenderedNode(node.pipeline, node.name, comment, None)
     query = preserve_meaning(node.query, node.dialect, dialect)
     if not strict:
+        located = [err for err, _ in step_problems(node, dialect)]
+        if problems is not None:
+            problems.extend(located)
         sql, warnings = render_lenient(query, dialect, copy=not consume)
+        stepped = {err.message.split(": ", 1)[-1] for err in located}
+        warnings = [str(err) for err in located] + [w for w in warnings if w not in stepped]
         return RenderedNode(node.pipeline, node.name, describe(node), sql, warnings)
+    refused = node_refusals(node, query, dialect)
+    if refused:
+        raise CompileError(f"cannot express this node's SQL in {dialect}: {refused[0]}",
+                           pipeline=node.pipeline, node=node.name)  # fmt: skip
     try:
         sql = render(query, dialect, copy=not consume)
     except sqlglot.errors.UnsupportedError as exc:

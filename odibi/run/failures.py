@@ -27,6 +27,7 @@ from odibi.errors import (
     ValidationFailed,
 )
 from odibi.secrets import mask, mask_data
+from odibi.transforms.user_code import user_frames, where
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Failure:
     retryable: bool = False
     retry_reason: str = ""  # why it was (or was not) retried
     traceback: str | None = None  # only with --debug
+    code: list[str] | None = None  # a function step's error: the user's frames, innermost last
 
     def render(self) -> str:
         """One line for a summary table: ``stage: message (hint: ...)``."""
@@ -201,11 +203,12 @@ def describe(
     else:
         message, hint = _first_line(exc), None
     kind = "transient" if reason and not isinstance(exc, OdibiError) else _kind(exc, stage)
-    cause = exc.__cause__
+    cause, code = exc.__cause__, None
     if type(exc) is NodeExecutionError and cause is not None and not isinstance(cause, OdibiError):
         kind = "transient" if reason else _kind(cause, stage)  # a function step's own error, wrapped
         if kind == "type" and type(cause).__module__ == "builtins":
             kind = "python"  # ValueError / TypeError raised by the user's code, not a cast of the data
+        code = [where(f) for f in user_frames(cause)] or None
     if reason is None:
         why = {
             "config": "a config error: the same config fails the same way",
@@ -228,4 +231,5 @@ def describe(
         retryable=reason is not None,
         retry_reason=why,
         traceback=mask("".join(tb.format_exception(exc))) if debug else None,
+        code=[mask(c) for c in code] if code else None,
     )

@@ -20,6 +20,7 @@ from odibi.compile.sql import render
 from odibi.engines.base import Capability, Engine
 from odibi.errors import NodeExecutionError
 from odibi.transforms import TransformContext
+from odibi.transforms.user_code import function_error
 
 log = logging.getLogger("odibi.run")
 
@@ -44,7 +45,7 @@ def run_steps(
         if step.kind == "function" and step.transform is not None and step.transform.style != "ibis":
             if trace is not None:
                 trace.append(f"step {i + 1}: Python function {step.transform.name} ({step.transform.style})")
-            _run_python(engine, step, previous, relation, visible)
+            _run_python(engine, step, previous, relation, visible, index=i)
         else:
             query = _step_query(engine, node, step, previous)
             bound = bind_input(query, previous)
@@ -103,7 +104,7 @@ def _distinct(engine: Engine, relation: str | None, column: str, holder: str) ->
 
 
 def _run_python(
-    engine: Engine, step: StepPlan, previous: str | None, relation: str, visible: list[str]
+    engine: Engine, step: StepPlan, previous: str | None, relation: str, visible: list[str], *, index: int
 ) -> None:
     assert step.transform is not None
     name = step.transform.name
@@ -127,8 +128,9 @@ def _run_python(
             result = step.transform.func(engine.to_pandas(previous), **step.params)
     except NodeExecutionError:
         raise
-    except Exception as exc:
-        raise NodeExecutionError(f"function '{name}' raised {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # the user's code failed: say where in it (not in odibi or a library)
+        message, hint = function_error(name, exc)
+        raise NodeExecutionError(message, hint=hint, step=index) from exc
     import pandas as pd
 
     if not isinstance(result, pd.DataFrame):
