@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from odibi import secrets
 from odibi.connections.base import ConnectionCheck
 from odibi.connections.sql import MERGE_MODES, JdbcTarget, SqlDatabase, first_line
 from odibi.errors import EngineError, NodeExecutionError
@@ -293,6 +294,8 @@ class AlchemyDatabase(SqlDatabase):
         url = self._sa_url()
         backend = url.get_backend_name()
         props = {k: v for k, v in (("user", url.username), ("password", url.password)) if v}
+        if "password" in props:
+            secrets.register(props["password"])  # masked if a JVM message ever echoes it
         if backend == "sqlite" and url.database:
             return JdbcTarget(f"jdbc:sqlite:{url.database}", "org.sqlite.JDBC", {})
         if backend in ("mysql", "mariadb"):

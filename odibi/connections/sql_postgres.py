@@ -22,6 +22,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from odibi import secrets
 from odibi.connections.base import ConnectionCheck
 from odibi.connections.sql import MERGE_MODES, JdbcTarget, SqlDatabase, first_line
 from odibi.errors import EngineError, NodeExecutionError
@@ -241,6 +242,7 @@ class PostgresDatabase(SqlDatabase):
         props = {"user": unquote(parts.username or "")}
         if parts.password:
             props["password"] = unquote(parts.password)
+            secrets.register(props["password"])  # masked if a JVM message ever echoes it
         query = f"?{parts.query}" if parts.query else ""
         return JdbcTarget(
             f"jdbc:postgresql://{host}{port}{parts.path}{query}", "org.postgresql.Driver", props

@@ -351,3 +351,17 @@ def test_merges_on_other_databases_are_portable_sql():
     match = target.c.id == source.c.id
     sql = str(target.delete().where(sa.exists().where(match)).compile(dialect=mssql.dialect()))
     assert sql.startswith("DELETE FROM dbo.t WHERE EXISTS (SELECT * \nFROM dbo.odibi_stage_x")
+
+
+def test_the_jdbc_password_is_masked_wherever_it_is_echoed():
+    """Spark gets the password as a JDBC property; a JVM message that echoed it would be masked."""
+    from odibi import secrets
+    from odibi.connections.sql import SqlConnection
+
+    config = SqlConnection.model_validate(
+        {"type": "sql", "url": "postgresql://etl:pa%40ss-canary@db:5432/sales"}
+    )
+    target = config.open("db", Path(".")).jdbc()
+    assert target.url == "jdbc:postgresql://db:5432/sales"
+    assert target.properties == {"user": "etl", "password": "pa@ss-canary"}
+    assert "pa@ss-canary" not in secrets.mask("java.sql.SQLException: password pa@ss-canary rejected")
