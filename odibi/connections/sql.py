@@ -17,6 +17,7 @@ This module is imported with every config, so it imports no database library its
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -71,10 +72,11 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class SqlDatabase:
+class SqlDatabase(ABC):
     """A SQL connection opened for a run: tables and queries, no files.
 
-    Subclasses implement :meth:`read_arrow`, :meth:`write_arrow`, :meth:`publish` and :meth:`check`.
+    Subclasses implement :meth:`read_arrow`, :meth:`write_arrow`, :meth:`publish`, :meth:`discard`
+    (abstract: a type that forgets one fails when opened) and :meth:`check`.
     """
 
     remote = True  # prepared before a run (secrets), like an object store
@@ -129,22 +131,22 @@ class SqlDatabase:
             )
         return table if "." in table or not self.schema else f"{self.schema}.{table}"
 
+    @abstractmethod
     def read_arrow(self, *, table: str | None = None, query: str | None = None) -> Any:
         """A table or a query's result as a pyarrow Table."""
-        raise NotImplementedError
 
+    @abstractmethod
     def write_arrow(self, data: Any, *, table: str, mode: str, keys: list[str]) -> int:
         """Write ``data`` (a pyarrow Table) to ``table`` in one transaction; rows written."""
-        raise NotImplementedError
 
+    @abstractmethod
     def publish(self, staged: str, *, table: str, mode: str, keys: list[str]) -> None:
         """Move the rows of the table ``staged`` (written by Spark over JDBC) into ``table`` with
         ``mode``, in one transaction, then drop ``staged`` (also when publishing fails)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def discard(self, staged: str) -> None:
         """Drop the staging table ``staged`` if a failed Spark write left it (best effort)."""
-        raise NotImplementedError
 
     def jdbc(self) -> JdbcTarget | None:
         """How Spark reaches this database over JDBC, or None when odibi does not know."""
